@@ -1,0 +1,1 @@
+"""The grading framework: build, check, grade, sandbox, reports, Gradescope."""

@@ -1,0 +1,90 @@
+"""`autograder check`: the public cases on a student's working copy, in plain words.
+
+Usable from a terminal (`autograder check -q activations`) or a notebook cell
+(`from autograder import check; check("activations")`). Runs through the same sandboxed
+harness as the real grading; expected values come from the public cases file shipped
+with the assignment (or, in the instructors' repository, from the reference solution).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder import assignment as asg
+from autograder import public
+from autograder.grading import GradeOptions, Oracle, SubmissionResult, grade_package
+from autograder.report import GREEN, RED, YELLOW, paint, use_color
+
+
+@dataclass
+class CheckSummary:
+    result: SubmissionResult
+
+    @property
+    def all_passed(self) -> bool:
+        return all(f.status == "passed" for q in self.result.questions for f in q.functions)
+
+
+def _locate(path: Path, package: str) -> Path:
+    for candidate in (path / package, path):
+        if candidate.name == package and (candidate / "__init__.py").exists():
+            return candidate
+    raise SystemExit(f"autograder check: no {package}/ folder in {path.resolve()}")
+
+
+def _find_assignment(path: Path, assignment) -> Path:
+    if assignment:
+        return Path(assignment)
+    for folder in [path.resolve(), *path.resolve().parents]:
+        for candidate in (folder / "assignment", folder / "assignments" / "training_dnn"):
+            if (candidate / "assignment.toml").exists():
+                return candidate
+    raise SystemExit("autograder check: no assignment folder found next to your code")
+
+
+def load_public_cases(a: asg.Assignment):
+    """(cases, oracle): from the shipped public file, else generated from the reference."""
+    if (a.root / "public_cases.json").exists():
+        cases, store = public.load(a.root)
+        return cases, Oracle(store=store)
+    cases = [c for c in a.cases() if c.visibility == "public"]
+    return cases, Oracle(a.solutions)
+
+
+def check(question=None, path=".", assignment=None, color=None, stream=None) -> CheckSummary:
+    """Run the public cases of `question` (a name, a list, or None for all) and print."""
+    stream = stream or sys.stdout
+    path = Path(path)
+    a = asg.load(_find_assignment(path, assignment))
+    questions = (question,) if isinstance(question, str) else tuple(question or ()) or None
+    cases, oracle = load_public_cases(a)
+    options = GradeOptions(questions=questions, visibility=("public",))
+    result = grade_package(a, _locate(path, a.package), oracle, "check", options, cases=cases)
+    print_summary(result, use_color(color, stream), stream)
+    return CheckSummary(result)
+
+
+def print_summary(result: SubmissionResult, color: bool, stream):
+    """Per question: pass/fail and points; per failing function: its messages."""
+    for q in result.questions:
+        ok = all(f.status == "passed" for f in q.functions)
+        mark = paint("PASS", GREEN, color) if ok else paint("FAIL", RED, color)
+        print(f"{mark} {q.title}: {q.score:g} / {q.points:g} points (public cases)",
+              file=stream)
+        for f in q.functions:
+            if f.status == "passed":
+                continue
+            tag = paint(f.status, YELLOW, color)
+            print(f"  - {f.name}: {tag}", file=stream)
+            for c in f.cases:
+                if not c.passed:
+                    for i, line in enumerate(c.message.splitlines()[:12]):
+                        print(("      " if i else "    ") + line, file=stream)
+                    if f.status == "not-implemented":
+                        break
+    total = sum(q.score for q in result.questions)
+    possible = sum(q.points for q in result.questions)
+    print(f"Public cases: {total:g} / {possible:g} points. Hidden cases are graded after "
+          "you submit.", file=stream)

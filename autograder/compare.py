@@ -1,0 +1,122 @@
+"""Judging a submission's values against the reference, with messages a student can act on.
+
+Every judgement returns None when the value passes and otherwise a plain message: expected
+versus received shape and dtype, NaN or inf, the largest relative error and where it is.
+For hidden cases (`reveal=False`) no expected value appears in a message.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograder.worker import Unsupported
+
+
+def describe(value) -> str:
+    """A short description of a value's type, shape and dtype."""
+    if isinstance(value, np.ndarray):
+        return f"array of shape {value.shape}, dtype {value.dtype}"
+    if isinstance(value, Unsupported):
+        return f"an object that cannot be graded ({value.what})"
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)} items"
+    return f"{type(value).__name__} {value!r}" if np.isscalar(value) else type(value).__name__
+
+
+def _as_array(value):
+    if isinstance(value, np.ndarray):
+        return value
+    if isinstance(value, (bool, int, float)) and not isinstance(value, bool):
+        return np.asarray(value)
+    return None
+
+
+def close(got, expected, rtol: float, atol: float, match_dtype: bool, reveal: bool):
+    """Elementwise |got - expected| <= atol + rtol |expected|, with shape and dtype checks."""
+    exp = _as_array(expected)
+    if exp is None:
+        return exact(got, expected, reveal)
+    arr = _as_array(got)
+    if arr is None:
+        return f"expected {describe(exp)}, received {describe(got)}"
+    if isinstance(expected, np.ndarray) and not isinstance(got, np.ndarray):
+        return f"expected {describe(exp)}, received {describe(got)}"
+    if arr.shape != exp.shape:
+        return f"wrong shape: expected {exp.shape}, received {arr.shape}"
+    if match_dtype and isinstance(expected, np.ndarray) and arr.dtype != exp.dtype:
+        return f"wrong dtype: expected {exp.dtype}, received {arr.dtype} (keep the input's dtype)"
+    arr64, exp64 = arr.astype(np.float64), exp.astype(np.float64)
+    bad_nan = ~np.isfinite(arr64) & np.isfinite(exp64)
+    if bad_nan.any():
+        flat = int(np.argmax(bad_nan))
+        kind = "NaN" if np.isnan(arr64.flat[flat]) else "inf"
+        where = _index(flat, arr.shape)
+        return f"{int(bad_nan.sum())} value(s) are NaN or inf (first: {kind} at index {where})"
+    with np.errstate(invalid="ignore"):
+        err = np.abs(arr64 - exp64)
+        ok = (err <= atol + rtol * np.abs(exp64)) | (np.isnan(arr64) & np.isnan(exp64)) \
+            | (arr64 == exp64)
+    if ok.all():
+        return None
+    rel = err / np.maximum(np.abs(exp64), 1e-300)
+    rel = np.where(ok, 0.0, rel)
+    flat = int(np.argmax(rel))
+    where = _index(flat, arr.shape)
+    message = (f"{int((~ok).sum())} of {ok.size} values differ; largest relative error "
+               f"{float(rel.flat[flat]):.3g} at index {where}")
+    if reveal:
+        message += (f": expected {float(exp64.flat[flat]):.6g}, "
+                    f"received {float(arr64.flat[flat]):.6g}")
+    return message
+
+
+def exact(got, expected, reveal: bool):
+    """Equality of numbers, booleans, strings or integer arrays."""
+    if isinstance(expected, np.ndarray):
+        if not isinstance(got, np.ndarray) or got.shape != expected.shape:
+            return f"expected {describe(expected)}, received {describe(got)}"
+        if np.array_equal(got, expected):
+            return None
+        wrong = int((got != expected).sum())
+        return f"{wrong} of {expected.size} values are wrong"
+    if isinstance(got, np.ndarray) and got.shape == ():
+        got = got.item()
+    same = type(got) is type(expected) or (
+        isinstance(got, (int, float)) and isinstance(expected, (int, float))
+        and not isinstance(got, bool) and not isinstance(expected, bool)
+    )
+    if same and got == expected:
+        return None
+    if reveal:
+        return f"expected {expected!r}, received {describe(got)}"
+    return f"received {describe(got)}, which is not the expected value"
+
+
+def gradient(got, plus: list, minus: list, dout, indices: list[int], h: float,
+             rtol: float, x_shape: tuple):
+    """The analytic gradient `got` against central differences of the forward outputs."""
+    if not isinstance(got, np.ndarray) or got.shape != x_shape:
+        return f"expected a gradient of shape {x_shape}, received {describe(got)}"
+    for value in [*plus, *minus]:
+        if not isinstance(value, np.ndarray) or value.shape != np.shape(dout):
+            return f"the forward pass returned {describe(value)}; expected shape {np.shape(dout)}"
+    numeric = np.array([
+        np.sum(dout * (p.astype(np.float64) - m.astype(np.float64))) / (2 * h)
+        for p, m in zip(plus, minus, strict=True)
+    ])
+    analytic = got.astype(np.float64).flat[indices]
+    if not np.all(np.isfinite(analytic)):
+        return "the gradient holds NaN or inf"
+    err = np.abs(numeric - analytic) / np.maximum(np.abs(numeric) + np.abs(analytic), 1e-8)
+    worst = int(np.argmax(err))
+    if err[worst] <= rtol:
+        return None
+    return (f"does not match a numeric gradient of your forward pass: relative error "
+            f"{float(err[worst]):.3g} at index {_index(indices[worst], x_shape)} "
+            f"(analytic {analytic[worst]:.6g}, numeric {numeric[worst]:.6g})")
+
+
+def _index(flat: int, shape: tuple):
+    if not shape:
+        return "()"
+    return tuple(int(i) for i in np.unravel_index(int(flat), shape))

@@ -1,0 +1,271 @@
+"""Grading one submission: run every case in the worker, judge it in the harness.
+
+Scores: each graded function holds a share of its question's points; it earns that share
+times the fraction of its cases that pass. Public and hidden cases are reported apart, so
+that Gradescope can hide the hidden ones until after the due date.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from autograder import compare
+from autograder.assignment import Assignment
+from autograder.cases import Case
+from autograder.sandbox import Limits
+from autograder.session import Outcome, ReferenceSession, WorkerSession
+
+
+@dataclass
+class CaseResult:
+    id: str
+    function: str
+    visibility: str
+    passed: bool
+    status: str
+    message: str = ""
+
+
+@dataclass
+class FunctionResult:
+    name: str
+    question: str
+    points: float
+    score: float = 0.0
+    cases: list[CaseResult] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if all(c.passed for c in self.cases):
+            return "passed"
+        statuses = {c.status for c in self.cases if not c.passed}
+        return "not-implemented" if statuses == {"not-implemented"} else "failed"
+
+
+@dataclass
+class QuestionResult:
+    id: str
+    title: str
+    points: float
+    score: float
+    functions: list[FunctionResult]
+    extra_credit: bool = False
+
+
+@dataclass
+class SubmissionResult:
+    """Everything known about one graded submission."""
+
+    submission: str
+    status: str
+    message: str = ""
+    score: float = 0.0
+    max_score: float = 0.0
+    questions: list[QuestionResult] = field(default_factory=list)
+    isolation: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    worker_starts: int = 0
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        for q, qr in zip(data["questions"], self.questions, strict=True):
+            for f, fr in zip(q["functions"], qr.functions, strict=True):
+                f["status"] = fr.status
+        return data
+
+
+class Oracle:
+    """Expected outcomes per case id, from the reference solution (computed once per case)."""
+
+    def __init__(self, reference_dir: Path | None = None, store: dict | None = None):
+        self.session = ReferenceSession(reference_dir) if reference_dir else None
+        self.cache: dict[str, Outcome] = dict(store or {})
+
+    def expected(self, case: Case) -> Outcome | None:
+        if case.id in self.cache:
+            return self.cache[case.id]
+        if not case.needs_reference:
+            return None
+        if self.session is None:
+            raise LookupError(f"no expected values for case {case.id!r}")
+        outcome = self.session.run(case)
+        if outcome.status != "ok":
+            raise RuntimeError(f"the reference fails case {case.id!r}: {outcome.message}")
+        self.cache[case.id] = outcome
+        return outcome
+
+
+# ----------------------------------------------------------------------------- judging
+def _short(function: str) -> str:
+    return function.rsplit(".", 1)[-1]
+
+
+def outcome_message(case: Case, outcome: Outcome) -> str:
+    """Plain words for a case that did not run to the end."""
+    name = f"`{_short(case.function)}`"
+    if outcome.status == "not-implemented":
+        hint = outcome.message.split(": ", 1)[-1] if outcome.message else ""
+        return f"{name} is not implemented yet" + (f" ({hint})" if hint else "")
+    if outcome.status == "error":
+        return f"{name} raised an exception:\n{outcome.message}"
+    if outcome.status == "timeout":
+        return f"{name} ran past the time limit: {outcome.message}"
+    if outcome.status == "skipped":
+        return outcome.message
+    return f"{name} could not be graded: {outcome.message}"
+
+
+def _resolve(value, inputs: dict):
+    if isinstance(value, dict) and set(value) == {"$ref"}:
+        return inputs[value["$ref"]]
+    return value
+
+
+def judge_check(check, got_values, expected: Outcome | None, case: Case, checks_module):
+    """None when the check passes, else a message."""
+    reveal = case.visibility == "public"
+    if check.value not in got_values:
+        return f"produced no `{check.value}`"
+    got = got_values[check.value]
+    if check.kind in ("close", "exact"):
+        want = expected.values[check.value]
+        if check.kind == "exact":
+            return compare.exact(got, want, reveal)
+        return compare.close(got, want, check.rtol, check.atol, check.dtype == "match", reveal)
+    if check.kind == "gradient":
+        p = check.params
+        try:
+            plus = [got_values[n] for n in p["plus"]]
+            minus = [got_values[n] for n in p["minus"]]
+        except KeyError:
+            return "the forward pass did not run for the numeric gradient"
+        return compare.gradient(got, plus, minus, np.asarray(case.inputs[p["dout"]]),
+                                p["indices"], p["h"], check.rtol,
+                                np.shape(case.inputs[p["wrt"]]))
+    if check.kind == "property":
+        fn = getattr(checks_module, check.fn)
+        params = {k: _resolve(v, case.inputs) for k, v in check.params.items()}
+        try:
+            return fn(got, **params)
+        except Exception as exc:  # noqa: BLE001 - a malformed value must not crash grading
+            return (f"could not be checked ({type(exc).__name__}: {exc}); "
+                    f"got {compare.describe(got)}")
+    raise ValueError(f"unknown check kind {check.kind!r}")
+
+
+def judge(case: Case, outcome: Outcome, expected: Outcome | None, checks_module) -> CaseResult:
+    """Judge one case's outcome. The message names the case and what is wrong."""
+    def result(passed, status, message=""):
+        text = f"{case.id}: {message}" if message else ""
+        if case.description and message:
+            text = f"{case.id} ({case.description}): {message}"
+        return CaseResult(case.id, case.function, case.visibility, passed, status, text)
+
+    if outcome.status != "ok":
+        return result(False, outcome.status, outcome_message(case, outcome))
+    if outcome.modified:
+        names = ", ".join(f"`{m}`" for m in outcome.modified)
+        return result(False, "failed", f"modified its input {names} in place; "
+                      "compute new arrays instead")
+    for check in case.checks:
+        message = judge_check(check, outcome.values, expected, case, checks_module)
+        if message:
+            label = check.label or f"`{check.value}`"
+            return result(False, "failed", f"{label}: {message}")
+    return result(True, "passed")
+
+
+# ----------------------------------------------------------------------------- grading
+@dataclass
+class GradeOptions:
+    isolation: str = "auto"
+    questions: tuple[str, ...] | None = None
+    visibility: tuple[str, ...] = ("public", "hidden")
+
+
+def limits_for(assignment: Assignment) -> Limits:
+    lim = assignment.limits
+    return Limits(cpu_seconds=int(lim["cpu_seconds"]), memory_mb=int(lim["memory_mb"]),
+                  wall_seconds=float(lim["submission_seconds"]))
+
+
+def select_cases(assignment: Assignment, cases: list[Case], options: GradeOptions):
+    wanted = set(options.questions) if options.questions else None
+    functions = assignment.functions()
+    return [c for c in cases
+            if c.visibility in options.visibility
+            and (wanted is None or functions[c.function].question in wanted)]
+
+
+def run_cases(cases: list[Case], session: WorkerSession, oracle: Oracle, checks_module,
+              case_seconds: float, budget_seconds: float) -> list[CaseResult]:
+    """Run and judge `cases` in order, within a time budget for them all."""
+    start = time.monotonic()
+    hung: dict[str, str] = {}
+    results = []
+    for case in cases:
+        module = case.function.split(".", 1)[0]
+        if case.function in hung or module in hung:
+            outcome = Outcome("skipped", hung.get(case.function) or hung[module])
+        elif time.monotonic() - start > budget_seconds:
+            outcome = Outcome("skipped", "not run: the submission's total time limit was reached")
+        else:
+            outcome = session.run(case, case.seconds or case_seconds)
+            if outcome.status == "timeout":
+                note = f"not run: an earlier case of `{_short(case.function)}` timed out"
+                hung[case.function] = note
+                if "importing" in outcome.message:
+                    hung[module] = f"not run: importing nntrain.{module} timed out"
+        expected = oracle.expected(case) if outcome.status == "ok" else None
+        results.append(judge(case, outcome, expected, checks_module))
+    return results
+
+
+def assemble(assignment: Assignment, case_results: list[CaseResult],
+             options: GradeOptions) -> list[QuestionResult]:
+    """Scores per function and question from the case results."""
+    by_function: dict[str, list[CaseResult]] = {}
+    for r in case_results:
+        by_function.setdefault(r.function, []).append(r)
+    questions = []
+    for q in assignment.questions:
+        if options.questions and q.id not in options.questions:
+            continue
+        functions = []
+        for f in q.functions:
+            cases = by_function.get(f.name, [])
+            passed = sum(c.passed for c in cases)
+            score = round(f.points * passed / len(cases), 4) if cases else 0.0
+            functions.append(FunctionResult(f.name, q.id, f.points, score, cases))
+        questions.append(QuestionResult(q.id, q.title, q.points,
+                                        round(sum(f.score for f in functions), 4),
+                                        functions, q.extra_credit))
+    return questions
+
+
+def grade_package(assignment: Assignment, package_dir: Path, oracle: Oracle, name: str,
+                  options: GradeOptions | None = None, cases: list[Case] | None = None
+                  ) -> SubmissionResult:
+    """Grade the package folder of one (already safely copied) submission."""
+    options = options or GradeOptions()
+    begin = time.monotonic()
+    cases = select_cases(assignment, cases if cases is not None else assignment.cases(), options)
+    session = WorkerSession(package_dir, limits_for(assignment), options.isolation)
+    try:
+        results = run_cases(cases, session, oracle, assignment.checks(),
+                            float(assignment.limits["case_seconds"]),
+                            float(assignment.limits["submission_seconds"]))
+    finally:
+        session.close()
+    questions = assemble(assignment, results, options)
+    return SubmissionResult(
+        submission=name, status="graded",
+        score=round(sum(q.score for q in questions), 4),
+        max_score=sum(q.points for q in questions if not q.extra_credit),
+        questions=questions, isolation=session.layers,
+        seconds=round(time.monotonic() - begin, 3), worker_starts=session.starts,
+    )

@@ -1,0 +1,38 @@
+"""Printing for people: the gradebook table and a student's check summary."""
+
+from __future__ import annotations
+
+import sys
+
+from autograder.results import gradebook_row
+
+GREEN, RED, YELLOW, RESET = "\033[32m", "\033[31m", "\033[33m", "\033[0m"
+
+
+def use_color(color: bool | None, stream=sys.stdout) -> bool:
+    """Colour only on a terminal, unless forced either way."""
+    return stream.isatty() if color is None else color
+
+
+def paint(text: str, code: str, color: bool) -> str:
+    return f"{code}{text}{RESET}" if color else text
+
+
+def table(rows: list[list[str]]) -> str:
+    """Rows of cells as aligned plain text (the first row is the header)."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+             for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def print_gradebook(results: list[dict], assignment, stream=sys.stdout):
+    """The gradebook as a table: one row per submission, one column per question."""
+    qids = [q.id for q in assignment.questions]
+    rows = [["submission", "status", "score", *qids]]
+    for r in sorted(results, key=lambda r: r["submission"]):
+        row = gradebook_row(r, qids)
+        rows.append([row["submission"], row["status"], f"{row['score']}/{row['max_score']}",
+                     *(row[q] for q in qids)])
+    print(table(rows), file=stream)

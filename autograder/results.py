@@ -1,0 +1,137 @@
+"""Writing results: Gradescope's results.json, the gradebook, and readable feedback.
+
+results.json follows Gradescope's schema: one test per graded function and visibility
+(public cases visible, hidden cases `after_due_date`), plus one summary test per question,
+so that every test's `name` holds the function's name (`activations.relu_backward`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from autograder.grading import FunctionResult, SubmissionResult
+
+GRADEBOOK_FIXED = ["submission", "status", "score", "max_score"]
+
+
+def atomic_write(path: Path, text: str):
+    """Write `text` to `path` so that a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def _function_tests(f: FunctionResult) -> list[dict]:
+    tests = []
+    for visibility, shown in (("public", "visible"), ("hidden", "after_due_date")):
+        cases = [c for c in f.cases if c.visibility == visibility]
+        if not cases:
+            continue
+        share = f.points * len(cases) / len(f.cases)
+        passed = sum(c.passed for c in cases)
+        failures = [c.message for c in cases if not c.passed]
+        lines = [f"{passed} of {len(cases)} {visibility} cases passed."] + failures
+        tests.append({
+            "name": f"{f.name} ({visibility} cases)",
+            "score": round(share * passed / len(cases), 4),
+            "max_score": round(share, 4),
+            "status": "passed" if passed == len(cases) else "failed",
+            "output": "\n".join(lines),
+            "visibility": shown,
+            "tags": [f.question],
+        })
+    return tests
+
+
+def gradescope_results(result: SubmissionResult) -> dict:
+    """The submission as a Gradescope results.json document."""
+    tests = []
+    for q in result.questions:
+        for f in q.functions:
+            tests.extend(_function_tests(f))
+    output = result.message or ""
+    if result.isolation:
+        output += ("\n" if output else "") + "Isolation: " + ", ".join(result.isolation)
+    return {
+        "score": result.score,
+        "execution_time": result.seconds,
+        "output": output,
+        "output_format": "text",
+        "test_output_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+        "extra_data": {
+            "submission": result.submission, "status": result.status,
+            "max_score": result.max_score,
+            "questions": {q.id: {"score": q.score, "points": q.points}
+                          for q in result.questions},
+        },
+    }
+
+
+def write_results(result: SubmissionResult, folder: Path):
+    """OUT/<submission>/results.json and feedback.md."""
+    atomic_write(folder / "results.json", json.dumps(gradescope_results(result), indent=2))
+    atomic_write(folder / "feedback.md", feedback_markdown(result))
+
+
+def feedback_markdown(result: SubmissionResult, show_hidden: bool = True) -> str:
+    """A report to hand back: points per question, status and messages per function."""
+    lines = [f"# Feedback for {result.submission}", "",
+             f"**Score: {result.score:g} / {result.max_score:g}** ({result.status})", ""]
+    if result.message:
+        lines += [result.message, ""]
+    for q in result.questions:
+        tag = " (extra credit)" if q.extra_credit else ""
+        lines += [f"## {q.title}{tag}: {q.score:g} / {q.points:g}", "",
+                  "| function | points | status |", "|---|---|---|"]
+        lines += [f"| `{f.name}` | {f.score:g} / {f.points:g} | {f.status} |"
+                  for f in q.functions]
+        lines.append("")
+        for f in q.functions:
+            failures = [c for c in f.cases if not c.passed
+                        and (show_hidden or c.visibility == "public")]
+            for c in failures:
+                lines += [f"- `{f.name}` ({c.visibility}): ", "", "  ```",
+                          *("  " + line for line in c.message.splitlines()), "  ```"]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def gradebook_columns(question_ids: list[str]) -> list[str]:
+    return GRADEBOOK_FIXED + question_ids
+
+
+def gradebook_row(result: dict, question_ids: list[str]) -> dict:
+    """One gradebook row from a `SubmissionResult.to_dict()`."""
+    row = {"submission": result["submission"], "status": result["status"],
+           "score": f"{result['score']:g}", "max_score": f"{result['max_score']:g}"}
+    scores = {q["id"]: q["score"] for q in result["questions"]}
+    row.update({qid: f"{scores[qid]:g}" if qid in scores else "" for qid in question_ids})
+    return row
+
+
+def write_gradebook_rows(results: list[dict], question_ids: list[str], path: Path):
+    """OUT/gradebook.csv, one row per submission, sorted by submission name."""
+    columns = GRADEBOOK_FIXED + question_ids
+    rows = sorted((gradebook_row(r, question_ids) for r in results),
+                  key=lambda r: r["submission"])
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write(path, buffer.getvalue())

@@ -1,0 +1,275 @@
+"""Running cases: in the sandboxed worker (a submission) or in-process (the reference).
+
+`WorkerSession` is the harness's end of the trust boundary. It copies the submission's
+package and `worker.py` into a fresh folder, starts the worker in the sandbox, sends one
+case at a time over a pipe, and reads back only JSON and `.npz` arrays loaded with
+`allow_pickle=False`. A case that hangs past its limit is ended by killing the worker's
+whole process tree from outside; the next case starts a fresh worker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from autograder import worker as wire
+from autograder.cases import Case, step_to_json
+from autograder.sandbox import Limits, Sandbox
+
+WORKER_FILE = Path(wire.__file__)
+MAX_LINE = 4 * 1024 * 1024
+MAX_RESULT_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class Outcome:
+    """What running one case produced.
+
+    status: "ok", "error" (an exception in the submission), "not-implemented", "timeout",
+    "crashed" (the worker died), "protocol" (the worker answered nonsense).
+    """
+
+    status: str
+    message: str = ""
+    values: dict = field(default_factory=dict)
+    modified: list[str] = field(default_factory=list)
+    step: int | None = None
+
+
+def encode_request(case: Case, token: str) -> tuple[dict, dict]:
+    """The wire request of `case` and its arrays."""
+    arrays: dict = {}
+    request = {
+        "case": token,
+        "inputs": wire.encode(case.inputs, arrays),
+        "steps": [
+            {k: wire.encode(v, arrays) if k in ("args", "kwargs") else v
+             for k, v in step_to_json(step).items()}
+            for step in case.steps
+        ],
+        "returns": case.returns,
+    }
+    return request, arrays
+
+
+def _roundtrip(values: dict) -> dict:
+    """Values as they would arrive from a worker (same types, copies)."""
+    arrays: dict = {}
+    encoded = wire.encode(values, arrays)
+    return wire.decode(encoded, {k: v.copy() for k, v in arrays.items()})
+
+
+class ReferenceSession:
+    """Runs cases in this process against the package `nntrain` on sys.path (trusted)."""
+
+    def __init__(self, package_dir: Path):
+        self.package_dir = Path(package_dir)
+        parent = str(self.package_dir.parent)
+        if parent not in sys.path:
+            sys.path.insert(0, parent)
+        self.runner = wire.Runner(str(self.package_dir))
+
+    def run(self, case: Case) -> Outcome:
+        request, arrays = encode_request(case, "ref")
+        reply, values = self.runner.execute(request, arrays)
+        return Outcome(reply["status"], reply["message"], _roundtrip(values),
+                       reply["modified"], reply["step"])
+
+    def close(self):
+        pass
+
+
+class WorkerSession:
+    """A sandboxed worker holding a copy of one submission's package.
+
+    Inputs:
+    - package_dir: the submission's `nntrain/` folder.
+    - limits: sandbox limits for the worker process.
+    - isolation: passed to `Sandbox` ("auto" picks the strongest available).
+    """
+
+    def __init__(self, package_dir: Path, limits: Limits, isolation: str = "auto",
+                 startup_seconds: float = 60.0):
+        self.package_dir = Path(package_dir)
+        self.limits = limits
+        self.isolation = isolation
+        self.startup_seconds = startup_seconds
+        self.proc = None
+        self.sandbox = None
+        self.layers: list[str] = []
+        self.counter = 0
+        self.starts = 0
+        self.log: list[str] = []
+
+    # -- lifecycle
+    def _prepare(self) -> Path:
+        rw = Path(tempfile.mkdtemp(prefix="nntrain-worker-"))
+        shutil.copytree(self.package_dir, rw / "submission" / "nntrain", symlinks=True)
+        (rw / "io").mkdir()
+        shutil.copy(WORKER_FILE, rw / "worker.py")
+        return rw
+
+    def start(self):
+        self.rw = self._prepare()
+        self.sandbox = Sandbox(self.limits, rw_dir=self.rw, isolation=self.isolation)
+        self.layers = list(self.sandbox.layers)
+        uid = getattr(self.sandbox, "uid", None)
+        if uid is not None and os.geteuid() == 0:
+            for path in [self.rw, *self.rw.rglob("*")]:
+                os.lchown(path, uid, uid)
+        req_r, self.req_w = os.pipe()
+        self.resp_r, resp_w = os.pipe()
+        argv = [sys.executable, "-I", "worker.py", "submission", "io", str(req_r), str(resp_w)]
+        try:
+            self.proc = self.sandbox.spawn(argv, pass_fds=(req_r, resp_w))
+        finally:
+            os.close(req_r)
+            os.close(resp_w)
+        self.starts += 1
+        self.buffer = b""
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.resp_r, selectors.EVENT_READ)
+        line = self._read_line(time.monotonic() + self.startup_seconds)
+        if not isinstance(line, dict) or not line.get("ready"):
+            why = self._death_note(line)
+            self.stop()
+            raise WorkerFailed(why)
+
+    def stop(self):
+        """Kill the worker and everything it started; remove its folder."""
+        if self.proc is not None:
+            self.proc.kill()
+            try:
+                self.log.append(self.proc.output())
+            except Exception:  # noqa: BLE001 - the log is best effort
+                pass
+            self.proc = None
+        for fd in ("req_w", "resp_r"):
+            if getattr(self, fd, None) is not None:
+                try:
+                    os.close(getattr(self, fd))
+                except OSError:
+                    pass
+                setattr(self, fd, None)
+        if getattr(self, "selector", None) is not None:
+            self.selector.close()
+            self.selector = None
+        if self.sandbox is not None:
+            close = getattr(self.sandbox, "close", None)
+            if close:
+                close()
+            self.sandbox = None
+        if getattr(self, "rw", None) is not None:
+            shutil.rmtree(self.rw, ignore_errors=True)
+            self.rw = None
+
+    close = stop
+
+    # -- one case
+    def run(self, case: Case, seconds: float) -> Outcome:
+        if self.proc is None:
+            try:
+                self.start()
+            except WorkerFailed as exc:
+                return Outcome("crashed", str(exc))
+        self.counter += 1
+        token = f"c{self.counter}"
+        request, arrays = encode_request(case, token)
+        np.savez(self.rw / "io" / f"{token}.in.npz", **arrays)
+        uid = getattr(self.sandbox, "uid", None)
+        if uid is not None and os.geteuid() == 0:
+            os.lchown(self.rw / "io" / f"{token}.in.npz", uid, uid)
+        try:
+            os.write(self.req_w, (json.dumps(request) + "\n").encode())
+        except OSError:
+            return self._fail("crashed", "the worker stopped reading requests")
+        deadline = time.monotonic() + seconds
+        at = ""
+        while True:
+            line = self._read_line(deadline)
+            if line == "timeout":
+                where = f" while {at}" if at else ""
+                return self._fail("timeout", f"no answer within {seconds:g} s{where}")
+            if not isinstance(line, dict):
+                return self._fail("crashed", self._death_note(line))
+            if line.get("case") != token:
+                continue
+            if "at" in line:
+                at = str(line["at"])[:200]
+                continue
+            return self._reply(line, token)
+
+    def _reply(self, line: dict, token: str) -> Outcome:
+        path = self.rw / "io" / f"{token}.out.npz"
+        try:
+            if path.is_symlink() or path.stat().st_size > MAX_RESULT_BYTES:
+                raise ValueError("result file is a link or too large")
+            arrays = wire.load_arrays(path)
+            values = wire.decode(line.get("values", {"$dict": {}}), arrays)
+            if not isinstance(values, dict):
+                raise ValueError("values are not a dict")
+            status = str(line.get("status"))
+            if status not in ("ok", "error", "not-implemented"):
+                raise ValueError(f"unknown status {status!r}")
+            modified = [str(m) for m in line.get("modified", [])][:50]
+            step = line.get("step")
+            step = step if isinstance(step, int) else None
+            message = str(line.get("message", ""))[:4000]
+        except Exception as exc:  # noqa: BLE001 - anything malformed from the worker
+            return self._fail("protocol", f"the worker's answer could not be read ({exc})")
+        finally:
+            for suffix in ("in", "out"):
+                (self.rw / "io" / f"{token}.{suffix}.npz").unlink(missing_ok=True)
+        return Outcome(status, message, values, modified, step)
+
+    def _fail(self, status: str, message: str) -> Outcome:
+        self.stop()
+        return Outcome(status, message)
+
+    def _read_line(self, deadline: float):
+        """Next JSON line from the worker; "timeout", "eof" or "garbage" otherwise."""
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self.selector.select(timeout=left):
+                return "timeout"
+            chunk = os.read(self.resp_r, 65536)
+            if not chunk:
+                return "eof"
+            self.buffer += chunk
+            if len(self.buffer) > MAX_LINE:
+                return "garbage"
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        try:
+            data = json.loads(line)
+        except ValueError:
+            return "garbage"
+        return data if isinstance(data, dict) else "garbage"
+
+    def _death_note(self, line) -> str:
+        if line == "timeout":
+            return "the worker did not start in time (importing the submission hung?)"
+        code = None
+        if self.proc is not None:
+            self.proc.kill()
+            code = getattr(self.proc.popen, "returncode", None)
+        tail = ""
+        try:
+            tail = self.proc.output()[-800:] if self.proc is not None else ""
+        except Exception:  # noqa: BLE001
+            pass
+        what = "answered with something that is not a result" if line == "garbage" \
+            else f"exited (code {code})"
+        return f"the worker {what}" + (f"; its last output:\n{tail}" if tail.strip() else "")
+
+
+class WorkerFailed(RuntimeError):
+    """The worker could not be started."""

@@ -1,0 +1,233 @@
+"""The untrusted side of grading: runs cases against a submission, inside the sandbox.
+
+This file is copied, alone, into the sandbox and started as
+``python -I worker.py SUBMISSION_DIR IO_DIR REQUEST_FD RESPONSE_FD``. It imports only the
+standard library and NumPy, so it can run with nothing of the grader around it. The
+harness imports it too, for the value encoding, which both sides share.
+
+Protocol. The harness writes one request line per case to REQUEST_FD::
+
+    {"case": TOKEN, "steps": [...], "returns": [...], "inputs": VALUE}
+
+with the arrays of ``inputs`` in ``IO_DIR/TOKEN.in.npz``. The worker runs the steps, then
+writes ``IO_DIR/TOKEN.out.npz`` and one response line to RESPONSE_FD::
+
+    {"case": TOKEN, "status": "ok" | "error" | "not-implemented",
+     "values": VALUE, "modified": [input names], "step": i, "message": str}
+
+Before each import and call it also writes a progress line ``{"case": TOKEN, "at": "..."}``
+so that the harness can say where a case hung. Nothing the submission prints is read:
+stdout and stderr go to the sandbox's log.
+
+A step is ``{"call": "module.function" | "variable.method" | "numpy.a.b", "args": [VALUE...],
+"kwargs": {name: VALUE}, "assign": name | [names]}`` or ``{"getattr": "variable.attr",
+"assign": name}``. ``{"$ref": name}`` inside a VALUE reads a variable; every input is a
+variable. Only NumPy arrays, numbers, strings, booleans, None, lists, tuples and dicts
+with string keys cross the boundary; anything else is reported as unsupported.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import os
+import sys
+import traceback
+
+import numpy as np
+
+PACKAGE = "nntrain"
+MAX_DEPTH = 8
+
+
+# ----------------------------------------------------------------------------- encoding
+def encode(value, arrays: dict, depth: int = 0):
+    """Turn `value` into JSON-able data, moving arrays into `arrays` (key -> ndarray)."""
+    if depth > MAX_DEPTH:
+        return {"$unsupported": "nested too deeply"}
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, np.generic):
+        value = np.asarray(value)
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biuf":
+            return {"$unsupported": f"array of dtype {value.dtype}"}
+        key = f"a{len(arrays)}"
+        arrays[key] = np.ascontiguousarray(value)
+        return {"$arr": key}
+    if isinstance(value, int):
+        return value if abs(value) < 2**53 else float(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {"$float": repr(value)}
+    if isinstance(value, (list, tuple)):
+        tag = "$list" if isinstance(value, list) else "$tuple"
+        return {tag: [encode(v, arrays, depth + 1) for v in value]}
+    if isinstance(value, dict) and set(value) == {"$ref"}:
+        return value
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            return {"$unsupported": "dict with non-string keys"}
+        return {"$dict": {k: encode(v, arrays, depth + 1) for k, v in value.items()}}
+    return {"$unsupported": type(value).__name__}
+
+
+class Unsupported:
+    """A value that could not cross the boundary; `what` says what it was."""
+
+    def __init__(self, what: str):
+        self.what = what
+
+    def __repr__(self):
+        return f"<unsupported {self.what}>"
+
+
+def decode(data, arrays, refs=None, depth: int = 0):
+    """Inverse of `encode`. `arrays` maps keys to ndarrays; `refs` resolves {"$ref": name}."""
+    if depth > MAX_DEPTH + 1:
+        raise ValueError("value nested too deeply")
+    if data is None or isinstance(data, (bool, int, float, str)):
+        return data
+    if isinstance(data, list):
+        return [decode(v, arrays, refs, depth + 1) for v in data]
+    if not isinstance(data, dict) or len(data) != 1:
+        raise ValueError("malformed value")
+    (tag, inner), = data.items()
+    if tag == "$arr":
+        return arrays[inner]
+    if tag == "$ref":
+        if refs is None or inner not in refs:
+            raise ValueError(f"unknown variable {inner!r}")
+        return refs[inner]
+    if tag == "$float":
+        return float(inner)
+    if tag == "$list":
+        return [decode(v, arrays, refs, depth + 1) for v in inner]
+    if tag == "$tuple":
+        return tuple(decode(v, arrays, refs, depth + 1) for v in inner)
+    if tag == "$dict":
+        return {str(k): decode(v, arrays, refs, depth + 1) for k, v in inner.items()}
+    if tag == "$unsupported":
+        return Unsupported(str(inner))
+    raise ValueError(f"unknown tag {tag!r}")
+
+
+def load_arrays(path) -> dict:
+    """Arrays of an .npz file, loaded without pickle; a missing file is no arrays."""
+    if not os.path.exists(path):
+        return {}
+    with np.load(path, allow_pickle=False) as npz:
+        return {k: npz[k] for k in npz.files}
+
+
+# ----------------------------------------------------------------------------- running
+def student_traceback(exc: BaseException, root: str) -> str:
+    """The exception with only the frames from files under `root` (the submission)."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(root)]
+    lines = traceback.format_list(frames)
+    text = "".join(lines).replace(root + os.sep, "")
+    summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    if isinstance(exc, SyntaxError) and exc.filename:
+        summary = summary.replace(root + os.sep, "")
+    return (text + summary) if text else summary
+
+
+class Runner:
+    """Executes case programs against the package `nntrain` found on sys.path."""
+
+    def __init__(self, root: str, emit=None):
+        self.root = os.path.realpath(root)
+        self.emit = emit or (lambda message: None)
+
+    def resolve(self, dotted: str, env: dict, token: str):
+        head, _, attr = dotted.partition(".")
+        if head in env:
+            return getattr(env[head], attr)
+        if head == "numpy":
+            target = np
+            for part in attr.split("."):
+                target = getattr(target, part)
+            return target
+        self.emit({"case": token, "at": f"importing {PACKAGE}.{head}"})
+        module = importlib.import_module(f"{PACKAGE}.{head}")
+        return getattr(module, attr)
+
+    def execute(self, request: dict, arrays: dict) -> tuple[dict, dict]:
+        """Run one case. Returns (reply without values, returned variables)."""
+        token = request["case"]
+        inputs = decode(request["inputs"], arrays)
+        env = dict(inputs)
+        originals = {k: v.copy() for k, v in inputs.items() if isinstance(v, np.ndarray)}
+        reply = {"case": token, "status": "ok", "message": "", "step": None}
+        for index, step in enumerate(request["steps"]):
+            reply["step"] = index
+            try:
+                self.run_step(step, env, arrays, token)
+            except NotImplementedError as exc:
+                reply.update(status="not-implemented", message=str(exc))
+                break
+            except BaseException as exc:  # noqa: BLE001 - any failure of student code
+                reply.update(status="error", message=student_traceback(exc, self.root))
+                break
+        reply["modified"] = sorted(
+            name for name, before in originals.items() if not _same(before, inputs[name])
+        )
+        return reply, {name: env[name] for name in request["returns"] if name in env}
+
+    def run_case(self, request: dict, io_dir: str) -> dict:
+        """Run one case with its arrays and results in files of `io_dir`."""
+        token = request["case"]
+        arrays = load_arrays(os.path.join(io_dir, f"{token}.in.npz"))
+        reply, values = self.execute(request, arrays)
+        out_arrays: dict = {}
+        reply["values"] = encode(values, out_arrays)
+        np.savez(os.path.join(io_dir, f"{token}.out.npz"), **out_arrays)
+        return reply
+
+    def run_step(self, step: dict, env: dict, arrays: dict, token: str):
+        if "getattr" in step:
+            head, _, attr = step["getattr"].partition(".")
+            result = getattr(env[head], attr)
+        else:
+            fn = self.resolve(step["call"], env, token)
+            args = decode(step.get("args", []), arrays, env)
+            kwargs = decode(step.get("kwargs", {"$dict": {}}), arrays, env)
+            self.emit({"case": token, "at": f"calling {step['call']}"})
+            result = fn(*args, **kwargs)
+        assign = step.get("assign")
+        if isinstance(assign, list):
+            result = tuple(result)
+            if len(result) != len(assign):
+                raise ValueError(
+                    f"{step.get('call', step.get('getattr'))} returned {len(result)} values, "
+                    f"expected {len(assign)}"
+                )
+            env.update(zip(assign, result, strict=True))
+        elif assign:
+            env[assign] = result
+
+
+def _same(a: np.ndarray, b) -> bool:
+    return isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+
+
+def main(argv: list[str]) -> int:
+    root, io_dir, req_fd, resp_fd = argv[1], argv[2], int(argv[3]), int(argv[4])
+    sys.path.insert(0, root)
+    requests = os.fdopen(req_fd, "r", encoding="utf-8")
+    responses = os.fdopen(resp_fd, "w", encoding="utf-8", buffering=1)
+
+    def emit(message: dict):
+        responses.write(json.dumps(message) + "\n")
+        responses.flush()
+
+    runner = Runner(os.path.join(root, PACKAGE), emit)
+    emit({"ready": True})
+    for line in requests:
+        request = json.loads(line)
+        emit(runner.run_case(request, io_dir))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -21,8 +21,8 @@ stamp=.venv/.installed
 want="$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "bootstrap: installing the project into .venv (first run: about a minute)" >&2
-  .venv/bin/python -m pip install --quiet --upgrade pip >&2
-  .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[dev]' >&2
+  .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[dev]' 2>&1 \
+    | { grep -v "is ignored: it is neither a file nor a directory" || true; } >&2
   echo "$want" > "$stamp"
 fi
 # bubblewrap is the sandbox's strongest layer; install it when we may (root with apt).

@@ -113,7 +113,8 @@ class WorkerSession:
     # -- lifecycle
     def _prepare(self) -> Path:
         rw = Path(tempfile.mkdtemp(prefix="nntrain-worker-"))
-        shutil.copytree(self.package_dir, rw / "submission" / "nntrain", symlinks=True)
+        shutil.copytree(self.package_dir, rw / "submission" / self.package_dir.name,
+                        symlinks=True)
         (rw / "io").mkdir()
         shutil.copy(WORKER_FILE, rw / "worker.py")
         return rw
@@ -128,7 +129,8 @@ class WorkerSession:
                 os.lchown(path, uid, uid)
         req_r, self.req_w = os.pipe()
         self.resp_r, resp_w = os.pipe()
-        argv = [sys.executable, "-I", "worker.py", "submission", "io", str(req_r), str(resp_w)]
+        argv = [sys.executable, "-I", "worker.py", "submission", "io", str(req_r), str(resp_w),
+                self.package_dir.name]
         try:
             self.proc = self.sandbox.spawn(argv, pass_fds=(req_r, resp_w))
         finally:

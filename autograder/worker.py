@@ -1,7 +1,7 @@
 """The untrusted side of grading: runs cases against a submission, inside the sandbox.
 
 This file is copied, alone, into the sandbox and started as
-``python -I worker.py SUBMISSION_DIR IO_DIR REQUEST_FD RESPONSE_FD``. It imports only the
+``python -I worker.py SUBMISSION_DIR IO_DIR REQUEST_FD RESPONSE_FD PACKAGE``. It imports only the
 standard library and NumPy, so it can run with nothing of the grader around it. The
 harness imports it too, for the value encoding, which both sides share.
 
@@ -37,7 +37,6 @@ import traceback
 
 import numpy as np
 
-PACKAGE = "nntrain"
 MAX_DEPTH = 8
 
 
@@ -124,19 +123,18 @@ def load_arrays(path) -> dict:
 def student_traceback(exc: BaseException, root: str) -> str:
     """The exception with only the frames from files under `root` (the submission)."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(root)]
-    lines = traceback.format_list(frames)
-    text = "".join(lines).replace(root + os.sep, "")
-    summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    if isinstance(exc, SyntaxError) and exc.filename:
-        summary = summary.replace(root + os.sep, "")
+    shown = os.path.dirname(root) + os.sep
+    text = "".join(traceback.format_list(frames)).replace(shown, "")
+    summary = "".join(traceback.format_exception_only(type(exc), exc)).strip().replace(shown, "")
     return (text + summary) if text else summary
 
 
 class Runner:
-    """Executes case programs against the package `nntrain` found on sys.path."""
+    """Executes case programs against the package at `root` (its parent on sys.path)."""
 
     def __init__(self, root: str, emit=None):
         self.root = os.path.realpath(root)
+        self.package = os.path.basename(self.root)
         self.emit = emit or (lambda message: None)
 
     def resolve(self, dotted: str, env: dict, token: str):
@@ -148,8 +146,8 @@ class Runner:
             for part in attr.split("."):
                 target = getattr(target, part)
             return target
-        self.emit({"case": token, "at": f"importing {PACKAGE}.{head}"})
-        module = importlib.import_module(f"{PACKAGE}.{head}")
+        self.emit({"case": token, "at": f"importing {self.package}.{head}"})
+        module = importlib.import_module(f"{self.package}.{head}")
         return getattr(module, attr)
 
     def execute(self, request: dict, arrays: dict) -> tuple[dict, dict]:
@@ -212,7 +210,7 @@ def _same(a: np.ndarray, b) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    root, io_dir, req_fd, resp_fd = argv[1], argv[2], int(argv[3]), int(argv[4])
+    root, io_dir, req_fd, resp_fd, package = argv[1], argv[2], int(argv[3]), int(argv[4]), argv[5]
     sys.path.insert(0, root)
     requests = os.fdopen(req_fd, "r", encoding="utf-8")
     responses = os.fdopen(resp_fd, "w", encoding="utf-8", buffering=1)
@@ -221,7 +219,7 @@ def main(argv: list[str]) -> int:
         responses.write(json.dumps(message) + "\n")
         responses.flush()
 
-    runner = Runner(os.path.join(root, PACKAGE), emit)
+    runner = Runner(os.path.join(root, package), emit)
     emit({"ready": True})
     for line in requests:
         request = json.loads(line)

@@ -1,0 +1,600 @@
+"""Finding and safely copying one submission's package folder.
+
+A submission is a folder or a `.zip` holding the package folder (`nntrain/` by default) at
+its root or one folder down (`alice.zip` holding `alice/nntrain/...`). Students' archives
+are hostile or broken until proven otherwise, so `prepare` copies only the package
+folder's regular files into a private folder, with fixed permissions, within size and
+count limits, and never follows a symbolic link, extracts outside that folder or keeps
+compiled bytecode. Whatever is wrong ends in a `Prepared` with a short status and plain
+words, never an exception.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import lzma
+import os
+import re
+import shutil
+import stat
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import BinaryIO
+
+STATUSES = ("ok", "missing", "bad-archive", "empty", "no-package", "ambiguous", "too-large",
+            "unsafe-entries")
+CHUNK = 1 << 16
+MAX_LISTED = 10  # skipped entries named in a message
+MAX_KEPT = 50  # skipped entries remembered at all
+JUNK_DIRS = {"__MACOSX"}
+JUNK_FILES = {".DS_Store", "Thumbs.db"}
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, NotImplementedError,
+              RuntimeError, ValueError, OSError)
+SKIP_REASONS = {
+    "link": "a symbolic link, not followed",
+    "special": "not a regular file: a device, pipe or socket",
+    "unsafe": "its path leaves the submission folder",
+    "name": "its name is not valid UTF-8 or has control characters",
+}
+
+
+@dataclass
+class Prepared:
+    """What `prepare` made of one submission.
+
+    status: "ok" or one of `STATUSES`; package_dir is None unless the status is "ok".
+    message: plain words for the student or TA, naming the entries that were skipped.
+    warnings: further notes (ignored folders, dropped bytecode, duplicates).
+    """
+
+    name: str
+    package_dir: Path | None
+    status: str
+    message: str
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much of a package may be copied."""
+
+    max_bytes: int
+    max_files: int
+    max_file_bytes: int
+
+
+class Rejected(Exception):
+    """The submission cannot be used: a status and a message for `Prepared`."""
+
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+@dataclass
+class Notes:
+    """What was skipped, dropped or noticed while reading a submission."""
+
+    skipped: list[str] = field(default_factory=list)
+    skipped_count: int = 0
+    dropped: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def skip(self, shown: str, reason: str) -> None:
+        """Record an entry left out for `reason`."""
+        self.skipped_count += 1
+        if len(self.skipped) < MAX_KEPT:
+            self.skipped.append(f"{show(shown)} ({reason})")
+
+    def skipped_sentence(self) -> str:
+        """'Skipped N entries: a (why); b (why).', or '' when none were skipped."""
+        if not self.skipped_count:
+            return ""
+        listed = "; ".join(self.skipped[:MAX_LISTED])
+        more = self.skipped_count - min(len(self.skipped), MAX_LISTED)
+        extra = f"; and {more} more" if more else ""
+        noun = "entry" if self.skipped_count == 1 else "entries"
+        return f"Skipped {self.skipped_count} {noun}: {listed}{extra}."
+
+    def all_warnings(self) -> list[str]:
+        """The warnings, with a note on dropped bytecode."""
+        dropped = ([f"dropped {self.dropped} compiled Python entries (__pycache__, .pyc); "
+                    "the .py sources are graded"] if self.dropped else [])
+        return self.warnings + dropped
+
+
+class Budget:
+    """Counts files and declared bytes against the limits."""
+
+    def __init__(self, limits: Limits, package: str):
+        self.limits, self.package = limits, package
+        self.files = self.total = 0
+
+    def add(self, shown: str, size: int) -> None:
+        """Count one file of `size` bytes, or reject the submission as too large."""
+        lim = self.limits
+        self.files += 1
+        self.total += size
+        if self.files > lim.max_files:
+            raise Rejected("too-large", f"{self.package}/ holds more than {lim.max_files} files.")
+        if size > lim.max_file_bytes:
+            raise Rejected("too-large", f"{show(shown)} is {size_text(size)}, more than the "
+                           f"{size_text(lim.max_file_bytes)} allowed for one file.")
+        if self.total > lim.max_bytes:
+            raise Rejected("too-large", f"{self.package}/ holds more than "
+                           f"{size_text(lim.max_bytes)}, the most allowed.")
+
+
+# ---- names -------------------------------------------------------------------------------
+
+def submission_name(path: Path) -> str:
+    """A stable, filesystem-safe name: the file name without `.zip`, or the folder's name.
+
+    Characters other than letters, digits, '.', '_' and '-' become '_'; when anything had
+    to change, a short hash of the original name keeps two different names apart.
+    """
+    original = Path(os.path.abspath(path)).name
+    stem = original[:-4] if original.lower().endswith(".zip") else original
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._")[:80] or "submission"
+    if safe == stem:
+        return safe
+    digest = hashlib.sha1(stem.encode("utf-8", "surrogateescape")).hexdigest()[:6]
+    return f"{safe}-{digest}"
+
+
+def show(name: str) -> str:
+    """`name` fit to print: non-printable characters escaped, long names shortened."""
+    text = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in name)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def size_text(n: int) -> str:
+    """A byte count in words."""
+    return f"{n:,} bytes" if n < 1_000_000 else f"{n / 1e6:,.0f} MB"
+
+
+def is_junk(name: str) -> bool:
+    """Operating-system litter: `__MACOSX/`, `._*` resource forks, `.DS_Store`."""
+    return name in JUNK_DIRS or name in JUNK_FILES or name.startswith("._")
+
+
+def is_bytecode(parts: tuple[str, ...]) -> bool:
+    """Compiled Python, which must not shadow the sources."""
+    return "__pycache__" in parts or parts[-1].endswith((".pyc", ".pyo"))
+
+
+def valid_name(name: str) -> bool:
+    """A name that is valid UTF-8 (no surrogate escapes) without control characters."""
+    return name.isprintable()
+
+
+def file_kind(mode: int) -> str:
+    """'dir', 'file', 'link' or 'special' for a stat mode (0, as DOS zips write, is a file)."""
+    fmt = stat.S_IFMT(mode)
+    if fmt == stat.S_IFLNK:
+        return "link"
+    if fmt == stat.S_IFDIR:
+        return "dir"
+    return "file" if fmt in (0, stat.S_IFREG) else "special"
+
+
+# ---- choosing the package folder ----------------------------------------------------------
+
+def choose(found: set[tuple[str, ...]], package: str, notes: Notes) -> tuple[str, ...]:
+    """The package folder among `found` (paths ending in it): at the root, else the only
+    one a folder down."""
+    top = [p for p in found if len(p) == 1]
+    down = sorted(p for p in found if len(p) == 2)
+    if top:
+        for other in (p for p in down if p[0] != package):
+            notes.warnings.append(f"ignored {'/'.join(other)}/: graded {package}/ at the top")
+        return top[0]
+    if len(down) == 1:
+        return down[0]
+    if down:
+        where = ", ".join("/".join(p) + "/" for p in down)
+        raise Rejected("ambiguous", f"Found several {package}/ folders one folder down "
+                       f"({show(where)}); submit only one.")
+    raise not_found(found, package, notes)
+
+
+def not_found(found: set[tuple[str, ...]], package: str, notes: Notes) -> Rejected:
+    """Why no package folder was accepted: too deep, skipped as unsafe, or absent."""
+    if found:
+        deepest = "/".join(min(found, key=lambda p: (len(p), p)))
+        return Rejected("no-package", f"Found {show(deepest)}/, which is too deep: put "
+                        f"{package}/ at the top of the submission or one folder down.")
+    status = "unsafe-entries" if notes.skipped_count else "no-package"
+    return Rejected(status, f"No usable {package}/ folder at the top of the submission or "
+                    "one folder down.")
+
+
+def package_paths(dirs: tuple[str, ...], package: str) -> Iterator[tuple[str, ...]]:
+    """Each prefix of the folder path `dirs` that ends in the package folder."""
+    for i, part in enumerate(dirs):
+        if part == package:
+            yield dirs[:i + 1]
+
+
+# ---- zip archives -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ZipEntry:
+    """A zip member whose path is safe: its parts and whether it is a folder."""
+
+    parts: tuple[str, ...]
+    info: zipfile.ZipInfo
+    is_dir: bool
+
+
+def zip_name(info: zipfile.ZipInfo) -> str:
+    """The member's name, '/'-separated, re-read as UTF-8 when the zip did not say so."""
+    name = info.filename
+    if not info.flag_bits & 0x800:
+        try:
+            name = name.encode("cp437").decode("utf-8")
+        except UnicodeError:
+            pass
+    return name.replace("\\", "/")
+
+
+def zip_parts(name: str) -> tuple[tuple[str, ...] | None, str | None]:
+    """(parts, None) for a safe relative name, (None, reason) for one to skip."""
+    if name.startswith("/") or re.match(r"[A-Za-z]:", name):
+        return None, "unsafe"
+    parts = tuple(p for p in name.split("/") if p not in ("", "."))
+    if ".." in parts:
+        return None, "unsafe"
+    if not all(valid_name(p) for p in parts):
+        return None, "name"
+    return parts, None
+
+
+def zip_entries(zf: zipfile.ZipFile, notes: Notes) -> list[ZipEntry]:
+    """The members worth looking at: junk ignored; unsafe paths, links, devices skipped."""
+    entries = []
+    for info in zf.infolist():
+        name = zip_name(info)
+        parts, problem = zip_parts(name)
+        if parts is not None and any(is_junk(p) for p in parts):
+            continue
+        kind = "dir" if name.endswith("/") else file_kind(info.external_attr >> 16)
+        problem = problem or (kind if kind in ("link", "special") else None)
+        if problem:
+            notes.skip(name, SKIP_REASONS[problem])
+        elif parts:
+            entries.append(ZipEntry(parts, info, kind == "dir"))
+    return entries
+
+
+class ZipReader:
+    """A member's stream whose read errors reject the archive as damaged."""
+
+    def __init__(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo):
+        self.zf, self.info, self.stream = zf, info, None
+
+    def damaged(self, exc: Exception) -> Rejected:
+        """The rejection for a member that cannot be read."""
+        return Rejected("bad-archive", f"{show(self.info.filename)} could not be read from "
+                        f"the zip ({show(str(exc))}): the archive is damaged.")
+
+    def __enter__(self) -> ZipReader:
+        try:
+            self.stream = self.zf.open(self.info)
+        except ZIP_ERRORS as exc:
+            raise self.damaged(exc) from None
+        return self
+
+    def read(self, n: int) -> bytes:
+        """Up to `n` bytes of the member."""
+        try:
+            return self.stream.read(n)
+        except ZIP_ERRORS as exc:
+            raise self.damaged(exc) from None
+
+    def __exit__(self, *exc_info) -> None:
+        self.stream.close()
+
+
+def zip_package(zf: zipfile.ZipFile, entries: list[ZipEntry], prefix: tuple[str, ...],
+                budget: Budget, notes: Notes) -> dict[tuple[str, ...], Callable]:
+    """The package's files (relative path -> opener), counted against the budget."""
+    files: dict[tuple[str, ...], Callable] = {}
+    for entry in entries:
+        rel = entry.parts[len(prefix):]
+        if entry.is_dir or entry.parts[:len(prefix)] != prefix or not rel:
+            continue
+        if is_bytecode(rel):
+            notes.dropped += 1
+            continue
+        if entry.info.flag_bits & 0x1:
+            raise Rejected("bad-archive", f"{show(entry.info.filename)} is encrypted: make "
+                           "the zip again without a password.")
+        budget.add(entry.info.filename, entry.info.file_size)
+        if rel in files:
+            notes.warnings.append(f"the zip holds {show('/'.join(entry.parts))} more than "
+                                  "once: kept the last one")
+        files[rel] = partial(ZipReader, zf, entry.info)
+    return files
+
+
+def scan_zip(zf: zipfile.ZipFile, package: str, limits: Limits,
+             notes: Notes) -> tuple[tuple[str, ...], dict]:
+    """The package folder's path in the zip and its files."""
+    entries = zip_entries(zf, notes)
+    if not any(not e.is_dir for e in entries):
+        status = "unsafe-entries" if notes.skipped_count else "empty"
+        raise Rejected(status, "The zip holds no usable files.")
+    found = {p for e in entries for p in package_paths(e.parts if e.is_dir else e.parts[:-1],
+                                                       package)}
+    prefix = choose(found, package, notes)
+    return prefix, zip_package(zf, entries, prefix, Budget(limits, package), notes)
+
+
+@contextmanager
+def open_zip(path: Path, size: int, limits: Limits) -> Iterator[zipfile.ZipFile]:
+    """The archive opened, or a rejection saying why it cannot be."""
+    if size > limits.max_bytes:
+        raise Rejected("too-large", f"{show(path.name)} is {size_text(size)}, more than the "
+                       f"{size_text(limits.max_bytes)} allowed: submit only the package.")
+    try:
+        zf = zipfile.ZipFile(path)
+    except UnicodeDecodeError:
+        raise Rejected("bad-archive", f"{show(path.name)} has file names that are not valid "
+                       "UTF-8 although it says they are: make the zip again.") from None
+    except ZIP_ERRORS as exc:
+        raise Rejected("bad-archive", f"{show(path.name)} is not a readable zip archive "
+                       f"({show(str(exc))}): make a new .zip of the package.") from None
+    with zf:
+        yield zf
+
+
+# ---- folders ------------------------------------------------------------------------------
+
+def entry_kind(entry: os.DirEntry) -> str:
+    """The kind of a folder entry, without following a symbolic link."""
+    try:
+        return file_kind(entry.stat(follow_symlinks=False).st_mode)
+    except OSError:
+        return "special"
+
+
+def list_dir(path: Path) -> list[os.DirEntry]:
+    """A folder's entries sorted by name; none when it cannot be read."""
+    try:
+        with os.scandir(path) as it:
+            return sorted(it, key=lambda e: e.name)
+    except OSError:
+        return []
+
+
+def folder_found(root: Path, package: str, notes: Notes) -> set[tuple[str, ...]]:
+    """Real package folders up to two folders down; a linked one is skipped and noted."""
+    found: set[tuple[str, ...]] = set()
+    level: list[tuple[str, ...]] = [()]
+    for _depth in range(3):
+        below = []
+        for rel in level:
+            for entry in list_dir(root.joinpath(*rel)):
+                kind = entry_kind(entry)
+                if entry.name == package and kind == "link":
+                    notes.skip("/".join(rel + (entry.name,)), SKIP_REASONS["link"])
+                elif kind == "dir" and entry.name == package:
+                    found.add(rel + (entry.name,))
+                elif kind == "dir" and not is_junk(entry.name):
+                    below.append(rel + (entry.name,))
+        if found:
+            break
+        level = below
+    return found
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """A regular file opened for reading without following a link or blocking on a pipe."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path.name} is not a regular file")
+    return os.fdopen(fd, "rb")
+
+
+def folder_visit(entry: os.DirEntry, parts: tuple[str, ...], shown: str, budget: Budget,
+                 notes: Notes) -> str:
+    """Classify one entry of the package folder: 'dir', 'file' or '' (left out)."""
+    if is_junk(entry.name):
+        return ""
+    kind = entry_kind(entry)
+    if not valid_name(entry.name):
+        notes.skip(shown, SKIP_REASONS["name"])
+        return ""
+    if kind in ("link", "special"):
+        notes.skip(shown, SKIP_REASONS[kind])
+        return ""
+    if is_bytecode(parts):
+        notes.dropped += 1
+        return ""
+    if kind == "file":
+        budget.add(shown, entry.stat(follow_symlinks=False).st_size)
+    return kind
+
+
+def folder_package(pkg_dir: Path, shown_dir: str, budget: Budget,
+                   notes: Notes) -> dict[tuple[str, ...], Callable]:
+    """The package folder's regular files (relative path -> opener), links not followed."""
+    files: dict[tuple[str, ...], Callable] = {}
+    stack: list[tuple[str, ...]] = [()]
+    visited = 0
+    while stack:
+        rel = stack.pop()
+        for entry in list_dir(pkg_dir.joinpath(*rel)):
+            visited += 1
+            if visited > 10 * budget.limits.max_files:
+                raise Rejected("too-large", f"{budget.package}/ holds too many entries.")
+            parts = rel + (entry.name,)
+            kind = folder_visit(entry, parts, "/".join((shown_dir,) + parts), budget, notes)
+            if kind == "dir":
+                stack.append(parts)
+            elif kind == "file":
+                files[parts] = partial(open_regular, pkg_dir.joinpath(*parts))
+    return files
+
+
+def lone_zip(root: Path) -> Path | None:
+    """The only `.zip` file at the top of a folder (Gradescope's upload of one zip)."""
+    zips = [Path(e.path) for e in list_dir(root)
+            if e.name.lower().endswith(".zip") and entry_kind(e) == "file"]
+    return zips[0] if len(zips) == 1 else None
+
+
+# ---- copying ------------------------------------------------------------------------------
+
+def make_dir(path: Path) -> Path:
+    """Create `path` (0755) unless it is already a real folder."""
+    try:
+        path.mkdir(mode=0o755)
+        os.chmod(path, 0o755)
+    except FileExistsError:
+        if path.is_symlink() or not path.is_dir():
+            raise NotADirectoryError(f"{path.name} is already a file") from None
+    return path
+
+
+def write_file(src, path: Path, shown: str, cap: int) -> int:
+    """Copy the stream `src` into a new file (0644) at `path`; at most `cap` bytes."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                 0o644)
+    written = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            os.fchmod(out.fileno(), 0o644)
+            while chunk := src.read(CHUNK):
+                written += len(chunk)
+                if written > cap:
+                    raise Rejected("too-large", f"{show(shown)} unpacks to more than "
+                                   f"{size_text(cap)}, the most still allowed.")
+                out.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return written
+
+
+def copy_files(files: dict[tuple[str, ...], Callable], target: Path, shown_dir: str,
+               limits: Limits, notes: Notes) -> int:
+    """Write the files under `target`; the number written. Unwritable ones are skipped."""
+    make_dir(target)
+    copied = total = 0
+    for rel in sorted(files):
+        shown = "/".join((shown_dir,) + rel)
+        cap = min(limits.max_file_bytes, limits.max_bytes - total)
+        try:
+            parent = target
+            for part in rel[:-1]:
+                parent = make_dir(parent / part)
+            with files[rel]() as src:
+                total += write_file(src, parent / rel[-1], shown, cap)
+            copied += 1
+        except OSError as exc:
+            notes.skip(shown, f"could not be copied: {exc.strerror or exc}")
+    return copied
+
+
+# ---- one submission -----------------------------------------------------------------------
+
+@contextmanager
+def package_files(path: Path, package: str, limits: Limits,
+                  notes: Notes) -> Iterator[tuple[str, dict]]:
+    """The submission's package folder, shown as a path, and its files to copy."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        raise Rejected("missing", f"{show(path.name)} does not exist.") from None
+    if stat.S_ISDIR(st.st_mode):
+        if not list_dir(path):
+            raise Rejected("empty", f"{show(path.name)} is an empty folder.")
+        found = folder_found(path, package, notes)
+        inner = None if found else lone_zip(path)
+        if inner is None:
+            prefix = choose(found, package, notes)
+            shown = "/".join(prefix)
+            yield shown, folder_package(path.joinpath(*prefix), shown, Budget(limits, package),
+                                        notes)
+            return
+        path, st = inner, os.lstat(inner)
+    if stat.S_ISLNK(st.st_mode):
+        raise Rejected("unsafe-entries", f"{show(path.name)} is a symbolic link; not followed.")
+    if not stat.S_ISREG(st.st_mode):
+        raise Rejected("bad-archive", f"{show(path.name)} is not a file or a folder.")
+    with open_zip(path, st.st_size, limits) as zf:
+        prefix, files = scan_zip(zf, package, limits, notes)
+        yield "/".join(prefix), files
+
+
+def prepare(path: Path, dest: Path, package: str = "nntrain", *, max_bytes: int = 50_000_000,
+            max_files: int = 2_000, max_file_bytes: int = 20_000_000) -> Prepared:
+    """Copy the package folder of the submission at `path` into `dest/<package>/`.
+
+    Only regular files are copied (0644, folders 0755), never following a symbolic link;
+    bytecode and OS litter are left out. `dest/<package>` must not exist yet (it is the
+    caller's fresh folder: FileExistsError otherwise). Never raises for a bad submission.
+    """
+    if not package.isidentifier():
+        raise ValueError(f"not a package name: {package!r}")
+    name, notes = submission_name(path), Notes()
+    target = Path(dest) / package
+    Path(dest).mkdir(parents=True, exist_ok=True)
+    if os.path.lexists(target):
+        raise FileExistsError(f"{target} already exists")
+    limits = Limits(max_bytes, max_files, max_file_bytes)
+    try:
+        with package_files(Path(path), package, limits, notes) as (shown, files):
+            copied = copy_files(files, target, shown, limits, notes)
+        if not copied:
+            status = "unsafe-entries" if notes.skipped_count else "empty"
+            raise Rejected(status, f"{show(shown)}/ holds no files to grade.")
+    except Rejected as rejected:
+        shutil.rmtree(target, ignore_errors=True)
+        return finish(name, None, rejected.status, rejected.message, notes)
+    if not (target / "__init__.py").is_file():
+        notes.warnings.append(f"{package}/ has no __init__.py")
+    noun = "file" if copied == 1 else "files"
+    return finish(name, target, "ok", f"Copied {copied} {noun} from {show(shown)}/.", notes)
+
+
+def finish(name: str, package_dir: Path | None, status: str, headline: str,
+           notes: Notes) -> Prepared:
+    """The `Prepared` record, its message naming the skipped entries."""
+    message = " ".join(filter(None, [headline, notes.skipped_sentence()]))
+    return Prepared(name, package_dir, status, message, notes.all_warnings())
+
+
+# ---- command-line arguments ---------------------------------------------------------------
+
+def discover(paths: list[Path], package: str = "nntrain") -> list[Path]:
+    """The submissions named on the command line.
+
+    A folder holding the package folder is one submission; any other folder is a folder
+    of submissions and expands to its subfolders and `.zip` files, sorted. Anything else
+    (a missing path, a .txt) is returned as it is, so that it gets a row.
+    """
+    found: list[Path] = []
+    for arg in map(Path, paths):
+        if arg.is_symlink():
+            arg = arg.resolve()  # the grader's own argument, not a student's entry
+        if arg.is_dir() and not os.path.lexists(arg / package):
+            found.extend(children(arg))
+        else:
+            found.append(arg)
+    return list(dict.fromkeys(found))
+
+
+def children(folder: Path) -> list[Path]:
+    """The submissions in a folder of submissions: subfolders and `.zip` files, sorted."""
+    return [Path(e.path) for e in list_dir(folder)
+            if not e.name.startswith(".") and not is_junk(e.name)
+            and (e.name.lower().endswith(".zip") or e.is_dir())]

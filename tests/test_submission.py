@@ -1,0 +1,476 @@
+"""Preparing submissions: good ones are copied, hostile or broken ones get a clear status.
+
+Every archive is built here, at test time, in tmp_path.
+"""
+
+import io
+import os
+import re
+import stat
+import struct
+import warnings
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograder import submission
+from autograder.submission import discover, prepare, submission_name
+
+GOOD = {"__init__.py": b"", "layers.py": b"def f():\n    return 1\n", "data/w.txt": b"1 2 3\n"}
+
+
+# ---- building archives ---------------------------------------------------------------------
+
+def good(prefix: str = "", files: dict = GOOD) -> list:
+    """Members of a good package under `prefix`."""
+    return [(f"{prefix}nntrain/{name}", data) for name, data in files.items()]
+
+
+def special(name: str, mode: int, data: bytes = b"") -> tuple:
+    """A member whose Unix mode bits say `mode` (a link, a fifo, a setuid file...)."""
+    info = zipfile.ZipInfo(name)
+    info.create_system = 3
+    info.external_attr = mode << 16
+    return info, data
+
+
+def link(name: str, target: str) -> tuple:
+    """A symbolic-link member pointing at `target`."""
+    return special(name, stat.S_IFLNK | 0o777, target.encode())
+
+
+def write_zip(path: Path, members: list) -> Path:
+    """A zip at `path` holding `members` ((name or ZipInfo, bytes) pairs), deflated."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # duplicate names are on purpose
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, data in members:
+                zf.writestr(name, data)
+    return path
+
+
+def patch_bytes(path: Path, old: bytes, new: bytes) -> Path:
+    """Replace `old` by `new` (same length) everywhere in the file: names in both headers."""
+    data = path.read_bytes()
+    assert old in data and len(old) == len(new)
+    path.write_bytes(data.replace(old, new))
+    return path
+
+
+def patch_central(path: Path, name: str, offset: int, fmt: str, value: int) -> Path:
+    """Overwrite a field of `name`'s central-directory record (offset from its start)."""
+    data = bytearray(path.read_bytes())
+    start = data.find(b"PK\x01\x02")
+    while start >= 0:
+        length = struct.unpack_from("<H", data, start + 28)[0]
+        if data[start + 46:start + 46 + length] == name.encode():
+            struct.pack_into(fmt, data, start + offset, value)
+            path.write_bytes(bytes(data))
+            return path
+        start = data.find(b"PK\x01\x02", start + 4)
+    raise AssertionError(f"{name} not in {path}")
+
+
+def members_zip(members):
+    """A builder of a zip of `members` named alice.zip."""
+    return lambda d: write_zip(d / "alice.zip", members)
+
+
+def truncated(d: Path) -> Path:
+    path = write_zip(d / "alice.zip", good())
+    path.write_bytes(path.read_bytes()[:-40])
+    return path
+
+
+def not_a_zip(d: Path) -> Path:
+    path = d / "alice.zip"
+    path.write_bytes(b"this is not a zip file, it only has the name of one\n")
+    return path
+
+
+def empty_zip(d: Path) -> Path:
+    return write_zip(d / "alice.zip", [])
+
+
+def encrypted(d: Path) -> Path:
+    return patch_central(write_zip(d / "alice.zip", good()), "nntrain/layers.py", 8, "<H", 1)
+
+
+def bad_utf8_name(d: Path) -> Path:
+    path = write_zip(d / "alice.zip", good() + [("nntrain/café.txt", b"x")])
+    return patch_bytes(path, "café".encode(), b"caf\xff\xfe")
+
+
+def cp437_name(d: Path) -> Path:
+    """A name written by an old tool in code page 437 (0x82 is 'é'), no UTF-8 flag."""
+    return patch_bytes(write_zip(d / "alice.zip", good() + [("nntrain/cafX.txt", b"x")]),
+                       b"cafX", b"caf\x82")
+
+
+def unflagged_utf8_name(d: Path) -> Path:
+    """UTF-8 name bytes without the UTF-8 flag, as macOS's Archive Utility writes them."""
+    return patch_bytes(write_zip(d / "alice.zip", good() + [("nntrain/cafXY.txt", b"x")]),
+                       b"cafXY", "café".encode())
+
+
+def header_lies(d: Path) -> Path:
+    """An entry of 5 MB whose central directory says it unpacks to 100 bytes."""
+    members = good() + [("nntrain/big.bin", bytes(5_000_000))]
+    return patch_central(write_zip(d / "alice.zip", members), "nntrain/big.bin", 24, "<I", 100)
+
+
+# ---- reading results -----------------------------------------------------------------------
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Regular files under `root` (relative '/'-paths -> contents)."""
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def snapshot(root: Path) -> set[str]:
+    """Every path under `root`, links included, as relative strings."""
+    return {os.path.relpath(os.path.join(d, n), root)
+            for d, dirs, files in os.walk(root) for n in dirs + files}
+
+
+@pytest.fixture
+def area(tmp_path):
+    """(input folder, dest folder); afterwards nothing may exist outside those two."""
+    inputs, dest = tmp_path / "in", tmp_path / "out" / "deep" / "dest"
+    inputs.mkdir()
+    yield inputs, dest
+    outside = {p for p in snapshot(tmp_path)
+               if not p.startswith(("in", os.path.join("out", "deep", "dest")))}
+    assert outside <= {"out", os.path.join("out", "deep")}, outside
+
+
+def assert_safe_copy(pkg: Path) -> None:
+    """The copy holds only real files 0644 and folders 0755, no link, no bytecode."""
+    for path in [pkg, *pkg.rglob("*")]:
+        mode = os.lstat(path).st_mode
+        assert stat.S_ISREG(mode) or stat.S_ISDIR(mode), path
+        assert stat.S_IMODE(mode) == (0o755 if stat.S_ISDIR(mode) else 0o644), path
+        assert "__pycache__" not in path.parts and path.suffix != ".pyc"
+
+
+# ---- zip archives --------------------------------------------------------------------------
+
+TRAVERSAL = [("../../evil.py", b"x"), ("/tmp/abs-evil.py", b"x"), ("nntrain/../../evil2.py", b"x"),
+             ("..\\..\\evil3.py", b"x"), ("C:/evil4.py", b"x")]
+LIMIT_SIZES = {"max_bytes": 1500}
+
+ZIP_CASES = [
+    # id, builder, limits, status, files copied (None: no package), words in message/warnings
+    ("root", members_zip(good()), {}, "ok", GOOD, "Copied 3 files from nntrain/"),
+    ("one-folder-down", members_zip(good("alice/")), {}, "ok", GOOD, "alice/nntrain/"),
+    ("backslash-separators", members_zip([(n.replace("/", "\\"), d) for n, d in good()]), {},
+     "ok", GOOD, ""),
+    ("traversal-skipped", members_zip(good() + TRAVERSAL), {}, "ok", GOOD,
+     "Skipped 5 entries"),
+    ("traversal-only", members_zip([("../nntrain/layers.py", b"x")]), {}, "unsafe-entries",
+     None, "leaves the submission folder"),
+    ("symlink-entry", members_zip(good() + [link("nntrain/passwd", "/etc/passwd")]), {}, "ok",
+     GOOD, "nntrain/passwd (a symbolic link"),
+    ("symlinked-package", members_zip([link("nntrain", "/etc")]), {}, "unsafe-entries", None,
+     "symbolic link"),
+    ("write-through-symlink", members_zip([link("nntrain", "../bob/nntrain")] + good()), {},
+     "ok", GOOD, "symbolic link"),
+    ("fifo-entry", members_zip(good() + [special("nntrain/pipe", stat.S_IFIFO | 0o644)]), {},
+     "ok", GOOD, "not a regular file"),
+    ("encrypted-entry", encrypted, {}, "bad-archive", None, "encrypted"),
+    ("duplicate-names", members_zip([("nntrain/layers.py", b"old")] + good()), {}, "ok", GOOD,
+     "more than once"),
+    ("two-folders-down", members_zip(good("a/b/")), {}, "no-package", None, "a/b/nntrain/"),
+    ("root-and-one-down", members_zip(good() + good("old/", {"x.py": b""})), {}, "ok", GOOD,
+     "ignored old/nntrain/"),
+    ("two-one-down", members_zip(good("a/") + good("b/")), {}, "ambiguous", None,
+     "a/nntrain/, b/nntrain/"),
+    ("macos-junk", members_zip(good() + [("__MACOSX/nntrain/._layers.py", b"junk"),
+                                         ("nntrain/._layers.py", b"junk"),
+                                         ("nntrain/.DS_Store", b"junk")]), {}, "ok", GOOD, ""),
+    ("bytecode-dropped", members_zip(good() + [("nntrain/__pycache__/layers.cpython-311.pyc",
+                                                b"stale"), ("nntrain/old.pyc", b"stale")]),
+     {}, "ok", GOOD, "dropped 2 compiled"),
+    ("only-bytecode", members_zip([("nntrain/__pycache__/a.pyc", b"stale")]), {}, "empty", None,
+     "holds no files"),
+    ("empty-zip", empty_zip, {}, "empty", None, "no usable files"),
+    ("only-folders", members_zip([("nntrain/", b""), ("nntrain/sub/", b"")]), {}, "empty", None,
+     "no usable files"),
+    ("no-package", members_zip([("README.md", b"hi"), ("layers.py", b"")]), {}, "no-package",
+     None, "No usable nntrain/"),
+    ("too-many-files", members_zip(good()), {"max_files": 2}, "too-large", None,
+     "more than 2 files"),
+    ("file-too-large", members_zip(good()), {"max_file_bytes": 10}, "too-large", None,
+     "allowed for one file"),
+    ("package-too-large", members_zip(good() + [("nntrain/data/z.bin", bytes(2000))]),
+     LIMIT_SIZES, "too-large", None, "more than 1,500 bytes"),
+    ("archive-too-large", members_zip(good()), {"max_bytes": 100}, "too-large", None,
+     "submit only the package"),
+    ("truncated", truncated, {}, "bad-archive", None, "not a readable zip"),
+    ("not-a-zip", not_a_zip, {}, "bad-archive", None, "not a readable zip"),
+    ("header-lies-about-size", header_lies, {"max_file_bytes": 1_000_000}, "bad-archive", None,
+     "damaged"),
+    ("non-utf8-name-flagged-utf8", bad_utf8_name, {}, "bad-archive", None, "not valid UTF-8"),
+    ("cp437-name", cp437_name, {}, "ok", {**GOOD, "café.txt": b"x"}, ""),
+    ("utf8-name-unflagged", unflagged_utf8_name, {}, "ok", {**GOOD, "café.txt": b"x"}, ""),
+]
+
+
+@pytest.mark.parametrize("build, limits, status, files, words",
+                         [pytest.param(*case[1:], id=case[0]) for case in ZIP_CASES])
+def test_zip_submission(area, build, limits, status, files, words):
+    inputs, dest = area
+    result = prepare(build(inputs), dest, **limits)
+    assert (result.status, result.name) == (status, "alice"), result.message
+    assert words in " ".join([result.message, *result.warnings])
+    if files is None:
+        assert result.package_dir is None and not (dest / "nntrain").exists()
+    else:
+        assert result.package_dir == dest / "nntrain"
+        assert tree(result.package_dir) == files
+        assert_safe_copy(result.package_dir)
+
+
+def test_zip_bomb_is_stopped_by_its_declared_size(area):
+    inputs, dest = area
+    path = inputs / "bomb.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("nntrain/__init__.py", b"")
+        with zf.open("nntrain/bomb.bin", "w", force_zip64=True) as out:
+            block = bytes(1 << 20)
+            for _ in range(200):
+                out.write(block)
+    assert path.stat().st_size < 1_000_000
+    result = prepare(path, dest, max_bytes=1_000_000, max_file_bytes=1_000_000)
+    assert result.status == "too-large" and "nntrain/bomb.bin" in result.message
+    assert not (dest / "nntrain").exists()
+
+
+def test_zip_stream_longer_than_its_header_is_cut_off(area, monkeypatch):
+    """The streamed size is checked too, should the zip reader ever yield more."""
+    inputs, dest = area
+    path = write_zip(inputs / "alice.zip", good())
+    monkeypatch.setattr(zipfile.ZipFile, "open",
+                        lambda self, info, *a, **k: io.BytesIO(bytes(10_000)))
+    result = prepare(path, dest, max_file_bytes=1_000)
+    assert result.status == "too-large" and "unpacks to more than" in result.message
+    assert not (dest / "nntrain").exists()
+
+
+def test_zip_mode_bits_are_not_kept(area):
+    inputs, dest = area
+    members = [special("nntrain/", stat.S_IFDIR | 0o777),
+               special("nntrain/__init__.py", stat.S_IFREG | 0o4777, b""),
+               special("nntrain/layers.py", stat.S_IFREG | 0o000, b"x = 1\n")]
+    result = prepare(write_zip(inputs / "alice.zip", members), dest)
+    assert result.status == "ok", result.message
+    assert tree(result.package_dir) == {"__init__.py": b"", "layers.py": b"x = 1\n"}
+    assert_safe_copy(result.package_dir)
+
+
+# ---- folders -------------------------------------------------------------------------------
+
+def write_tree(root: Path, files: dict[str, bytes]) -> Path:
+    """Files (relative path -> contents) under `root`."""
+    for name, data in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return root
+
+
+def folder(files: dict[str, bytes], prefix: str = "nntrain/"):
+    """A builder of the folder submission `alice/` holding `files` under `prefix`."""
+    return lambda d: write_tree(d / "alice", {prefix + k: v for k, v in files.items()})
+
+
+def with_links(d: Path) -> Path:
+    """alice/nntrain with links to /etc/passwd and into the sibling submission bob/."""
+    write_tree(d / "bob", {"nntrain/secret.py": b"bob's work\n"})
+    root = folder(GOOD)(d)
+    (root / "nntrain/passwd").symlink_to("/etc/passwd")
+    (root / "nntrain/bob.py").symlink_to(d / "bob/nntrain/secret.py")
+    (root / "nntrain/bobdir").symlink_to("../../bob/nntrain")
+    return root
+
+
+def linked_package(d: Path) -> Path:
+    """alice/nntrain is itself a link to the sibling bob's package."""
+    write_tree(d / "bob", {k: v for k, v in good()})
+    (d / "alice").mkdir()
+    (d / "alice/nntrain").symlink_to(d / "bob/nntrain")
+    return d / "alice"
+
+
+def with_fifo(d: Path) -> Path:
+    root = folder(GOOD)(d)
+    os.mkfifo(root / "nntrain/pipe")
+    return root
+
+
+def with_device(d: Path) -> Path:
+    root = folder(GOOD)(d)
+    try:
+        os.mknod(root / "nntrain/null", stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except (PermissionError, OSError):
+        pytest.skip("cannot make a device file here")
+    return root
+
+
+def with_odd_modes(d: Path) -> Path:
+    root = folder(GOOD)(d)
+    os.chmod(root / "nntrain/layers.py", 0o777)
+    os.chmod(root / "nntrain/data", 0o700)
+    return root
+
+
+def with_non_utf8_name(d: Path) -> Path:
+    root = folder(GOOD)(d)
+    try:
+        Path(os.fsdecode(bytes(root / "nntrain") + b"/caf\xe9.txt")).write_bytes(b"x")
+    except OSError:
+        pytest.skip("this file system refuses non-UTF-8 names")
+    return root
+
+
+def gradescope_lone_zip(d: Path) -> Path:
+    """Gradescope's submission folder holding only the uploaded zip."""
+    (d / "submission").mkdir()
+    write_zip(d / "submission/upload.zip", good())
+    return d / "submission"
+
+
+def link_to_submission(d: Path) -> Path:
+    folder(GOOD)(d)
+    (d / "alias").symlink_to(d / "alice")
+    return d / "alias"
+
+
+def named(name: str, data: bytes = b""):
+    def build(d: Path) -> Path:
+        (d / name).write_bytes(data)
+        return d / name
+    return build
+
+
+def empty_folder(d: Path) -> Path:
+    (d / "alice").mkdir()
+    return d / "alice"
+
+
+FOLDER_CASES = [
+    # id, builder, limits, status, files copied, words in message/warnings
+    ("root", folder(GOOD), {}, "ok", GOOD, "Copied 3 files from nntrain/"),
+    ("one-folder-down", folder(GOOD, "alice/nntrain/"), {}, "ok", GOOD, "alice/nntrain/"),
+    ("links-skipped", with_links, {}, "ok", GOOD, "Skipped 3 entries"),
+    ("linked-package", linked_package, {}, "unsafe-entries", None, "nntrain (a symbolic link"),
+    ("fifo", with_fifo, {}, "ok", GOOD, "nntrain/pipe (not a regular file"),
+    ("device", with_device, {}, "ok", GOOD, "nntrain/null (not a regular file"),
+    ("odd-modes", with_odd_modes, {}, "ok", GOOD, ""),
+    ("non-utf8-name", with_non_utf8_name, {}, "ok", GOOD, "caf\\udce9.txt"),
+    ("bytecode-dropped", folder({**GOOD, "__pycache__/layers.cpython-311.pyc": b"stale",
+                                 "old.pyc": b"stale"}), {}, "ok", GOOD, "dropped 2 compiled"),
+    ("macos-junk", folder({**GOOD, "._layers.py": b"junk", ".DS_Store": b"junk"}), {}, "ok",
+     GOOD, ""),
+    ("two-folders-down", folder(GOOD, "a/b/nntrain/"), {}, "no-package", None, "a/b/nntrain/"),
+    ("two-one-down", lambda d: write_tree(d / "alice", {k.replace("nntrain/", p + "/nntrain/"): v
+                                                        for p in "ab" for k, v in good()}),
+     {}, "ambiguous", None, "a/nntrain/, b/nntrain/"),
+    ("too-many-files", folder(GOOD), {"max_files": 2}, "too-large", None, "more than 2 files"),
+    ("file-too-large", folder(GOOD), {"max_file_bytes": 10}, "too-large", None, "one file"),
+    ("empty-folder", empty_folder, {}, "empty", None, "empty folder"),
+    ("empty-package", folder({"__pycache__/a.pyc": b""}), {}, "empty", None, "holds no files"),
+    ("gradescope-lone-zip", gradescope_lone_zip, {}, "ok", GOOD, "Copied 3 files"),
+    ("link-to-submission", link_to_submission, {}, "unsafe-entries", None, "not followed"),
+    ("missing", lambda d: d / "ghost.zip", {}, "missing", None, "does not exist"),
+    ("text-file", named("alice.txt", b"my answers\n"), {}, "bad-archive", None,
+     "not a readable zip"),
+    ("fifo-named-zip", lambda d: (os.mkfifo(d / "alice.zip"), d / "alice.zip")[1], {},
+     "bad-archive", None, "not a file or a folder"),
+]
+
+
+@pytest.mark.parametrize("build, limits, status, files, words",
+                         [pytest.param(*case[1:], id=case[0]) for case in FOLDER_CASES])
+def test_folder_submission(area, build, limits, status, files, words):
+    inputs, dest = area
+    result = prepare(build(inputs), dest, **limits)
+    assert result.status == status, result.message
+    assert words in " ".join([result.message, *result.warnings])
+    if files is None:
+        assert result.package_dir is None and not (dest / "nntrain").exists()
+    else:
+        assert tree(result.package_dir) == files
+        assert_safe_copy(result.package_dir)
+
+
+def test_other_package_name(area):
+    inputs, dest = area
+    write_tree(inputs / "alice", {"mypkg/__init__.py": b"", "nntrain/x.py": b""})
+    result = prepare(inputs / "alice", dest, "mypkg")
+    assert result.status == "ok" and result.package_dir == dest / "mypkg"
+    assert tree(result.package_dir) == {"__init__.py": b""}
+
+
+def test_existing_destination_is_refused(area):
+    inputs, dest = area
+    (dest / "nntrain").mkdir(parents=True)
+    with pytest.raises(FileExistsError):
+        prepare(folder(GOOD)(inputs), dest)
+
+
+# ---- names and discovery -------------------------------------------------------------------
+
+@pytest.mark.parametrize("path, expected", [
+    pytest.param("subs/alice.zip", "alice", id="zip"),
+    pytest.param("subs/alice", "alice", id="folder"),
+    pytest.param("subs/Bob_2.ZIP", "Bob_2", id="upper-case-suffix"),
+    pytest.param("/autograder/submission/", "submission", id="gradescope"),
+    pytest.param("subs/alice.tar.gz", "alice.tar.gz", id="other-file"),
+])
+def test_submission_name_plain(path, expected):
+    assert submission_name(Path(path)) == expected
+
+
+@pytest.mark.parametrize("path", [
+    pytest.param("subs/Alice Smith.zip", id="space"),
+    pytest.param("subs/ålice (1).zip", id="non-ascii"),
+    pytest.param("subs/.hidden.zip", id="leading-dot"),
+    pytest.param("subs/.zip", id="nothing-left"),
+    pytest.param(os.fsdecode(b"subs/caf\xe9.zip"), id="non-utf8"),
+])
+def test_submission_name_odd(path):
+    name = submission_name(Path(path))
+    assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name), name
+    assert name == submission_name(Path(path))
+
+
+def test_submission_names_stay_apart():
+    names = {submission_name(Path(p)) for p in ["a b.zip", "a_b.zip", "a?b.zip", "a:b"]}
+    assert len(names) == 4
+
+
+def test_discover(tmp_path):
+    subs = write_tree(tmp_path / "subs", {"carol/nntrain/__init__.py": b"",
+                                          "notes.txt": b"", ".hidden/x": b"",
+                                          "__MACOSX/x": b""})
+    for name in ["bob.zip", "alice.ZIP"]:
+        write_zip(subs / name, good())
+    solo = write_tree(tmp_path / "solo", {"nntrain/__init__.py": b""})
+    stray = write_tree(tmp_path, {"stray.txt": b""}) / "stray.txt"
+    (tmp_path / "solo-link").symlink_to(solo)
+    found = discover([subs, tmp_path / "solo-link", stray, tmp_path / "ghost", subs / "bob.zip"])
+    assert found == [subs / "alice.ZIP", subs / "bob.zip", subs / "carol", solo, stray,
+                     tmp_path / "ghost"]
+
+
+def test_discover_keeps_a_linked_child_for_prepare_to_refuse(tmp_path):
+    subs = write_tree(tmp_path / "subs", {"alice/nntrain/__init__.py": b""})
+    (subs / "mallory").symlink_to(subs / "alice")
+    assert discover([subs]) == [subs / "alice", subs / "mallory"]
+    assert prepare(subs / "mallory", tmp_path / "dest").status == "unsafe-entries"
+
+
+def test_statuses_are_listed():
+    assert {case[3] for case in ZIP_CASES + FOLDER_CASES} <= set(submission.STATUSES)

@@ -1,0 +1,121 @@
+"""A second, tiny assignment graded end to end: the framework knows no assignment."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from autograder import assignment as asg
+from autograder import grading, public, results, stubgen
+
+TINY = Path(__file__).parent / "fixtures" / "tiny"
+
+WRONG_OPS = '''
+import numpy as np
+
+
+def square_forward(x):
+    return (x * x).astype(np.float64), x
+
+
+def square_backward(dout, cache):
+    return cache * dout
+
+
+class Counter:
+    def __init__(self, start=0):
+        self.total = start
+
+    def tick(self):
+        self.total += 1
+        raise ValueError("boom")
+'''
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return asg.load(TINY)
+
+
+@pytest.fixture(scope="module")
+def oracle(tiny):
+    return grading.Oracle(tiny.solutions)
+
+
+def _package(tmp_path, ops_source):
+    pkg = tmp_path / "tinymath"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "ops.py").write_text(ops_source)
+    return pkg
+
+
+def test_the_toml_is_read_with_weights_and_equal_shares(tiny):
+    assert [q.id for q in tiny.questions] == ["squares", "counter"]
+    assert tiny.max_score == 6
+    assert {f.name: f.points for f in tiny.questions[0].functions} == {
+        "ops.square_forward": 2, "ops.square_backward": 2}
+    assert len(tiny.cases()) == 5
+
+
+def test_reference_earns_full_marks(tiny, oracle):
+    result = grading.grade_package(tiny, tiny.solutions, oracle, "reference")
+    assert (result.score, result.max_score) == (6, 6)
+    assert result.isolation
+
+
+def test_stubs_earn_nothing_and_say_so(tiny, oracle, tmp_path):
+    stubgen.generate(tiny.solutions, tmp_path / "tinymath")
+    result = grading.grade_package(tiny, tmp_path / "tinymath", oracle, "stubs")
+    assert result.score == 0
+    messages = [c.message for q in result.questions for f in q.functions for c in f.cases]
+    assert all("is not implemented yet" in m for m in messages)
+
+
+def test_wrong_functions_lose_their_own_points_with_plain_messages(tiny, oracle, tmp_path):
+    result = grading.grade_package(tiny, _package(tmp_path, WRONG_OPS), oracle, "wrong")
+    by_name = {f.name: f for q in result.questions for f in q.functions}
+    forward, backward, counter = (by_name[n] for n in
+                                  ("ops.square_forward", "ops.square_backward", "ops.Counter"))
+    assert forward.score == 1  # the float32 case fails on dtype only
+    assert "wrong dtype: expected float32, received float64" in forward.cases[1].message
+    assert backward.score == 0
+    assert "largest relative error 0.5" in backward.cases[0].message
+    assert "numeric gradient" in backward.cases[1].message
+    assert counter.score == 0
+    assert 'tinymath/ops.py", line' in counter.cases[0].message
+    assert "ValueError: boom" in counter.cases[0].message
+    assert "autograder" not in counter.cases[0].message  # no grader frames
+
+
+def test_hidden_messages_never_show_expected_values(tiny, oracle, tmp_path):
+    source = WRONG_OPS.replace("(x * x).astype(np.float64)", "x * x + 1")
+    result = grading.grade_package(tiny, _package(tmp_path, source), oracle, "off-by-one")
+    cases = {c.id: c for q in result.questions for f in q.functions for c in f.cases}
+    assert "expected" in cases["square/basic"].message
+    hidden = cases["square/float32"].message
+    assert "largest relative error" in hidden and "expected" not in hidden
+
+
+def test_results_json_follows_gradescope_schema(tiny, oracle):
+    result = grading.grade_package(tiny, tiny.solutions, oracle, "reference")
+    doc = results.gradescope_results(result)
+    assert doc["score"] == 6
+    assert {t["visibility"] for t in doc["tests"]} == {"visible", "after_due_date"}
+    assert sum(t["max_score"] for t in doc["tests"]) == pytest.approx(6)
+    assert all(t["name"].startswith("ops.") for t in doc["tests"])
+    json.dumps(doc)
+
+
+def test_public_store_round_trip_grades_the_same(tiny, oracle, tmp_path):
+    public.save(tiny.cases(), oracle, tmp_path)
+    cases, store = public.load(tmp_path)
+    assert {c.id for c in cases} == {c.id for c in tiny.cases() if c.visibility == "public"}
+    text = (tmp_path / "public_cases.json").read_text()
+    assert "float32" not in text  # the hidden case's id does not ship
+    only_public = grading.GradeOptions(visibility=("public",))
+    for pkg, name in ((tiny.solutions, "ref"), (_package(tmp_path, WRONG_OPS), "wrong")):
+        from_store = grading.grade_package(tiny, pkg, grading.Oracle(store=store), name,
+                                           only_public, cases=cases)
+        direct = grading.grade_package(tiny, pkg, oracle, name, only_public)
+        assert from_store.score == direct.score

@@ -61,9 +61,11 @@ def close(got, expected, rtol: float, atol: float, match_dtype: bool, reveal: bo
     rel = err / np.maximum(np.abs(exp64), 1e-300)
     rel = np.where(ok, 0.0, rel)
     flat = int(np.argmax(rel))
-    where = _index(flat, arr.shape)
-    message = (f"{int((~ok).sum())} of {ok.size} values differ; largest relative error "
-               f"{float(rel.flat[flat]):.3g} at index {where}")
+    if arr.shape:
+        message = (f"{int((~ok).sum())} of {ok.size} values differ; largest relative error "
+                   f"{float(rel.flat[flat]):.3g} at index {_index(flat, arr.shape)}")
+    else:
+        message = f"relative error {float(rel.flat[flat]):.3g}"
     if reveal:
         message += (f": expected {float(exp64.flat[flat]):.6g}, "
                     f"received {float(arr64.flat[flat]):.6g}")
@@ -71,7 +73,9 @@ def close(got, expected, rtol: float, atol: float, match_dtype: bool, reveal: bo
 
 
 def exact(got, expected, reveal: bool):
-    """Equality of numbers, booleans, strings or integer arrays."""
+    """Equality of numbers, booleans, strings, integer arrays, and containers of them."""
+    if isinstance(expected, (dict, list, tuple)):
+        return _exact_container(got, expected, reveal)
     if isinstance(expected, np.ndarray):
         if not isinstance(got, np.ndarray) or got.shape != expected.shape:
             return f"expected {describe(expected)}, received {describe(got)}"
@@ -92,16 +96,34 @@ def exact(got, expected, reveal: bool):
     return f"received {describe(got)}, which is not the expected value"
 
 
+def _exact_container(got, expected, reveal: bool):
+    if type(got) is not type(expected):
+        return f"expected a {type(expected).__name__}, received {describe(got)}"
+    if isinstance(expected, dict):
+        if set(got) != set(expected):
+            return f"expected the keys {sorted(expected)}, received {sorted(got)}"
+        pairs = [(f"[{k!r}]", got[k], expected[k]) for k in expected]
+    else:
+        if len(got) != len(expected):
+            return f"expected {len(expected)} items, received {len(got)}"
+        pairs = [(f"[{i}]", g, e) for i, (g, e) in enumerate(zip(got, expected, strict=True))]
+    for where, g, e in pairs:
+        message = exact(g, e, reveal)
+        if message:
+            return f"{where}: {message}"
+    return None
+
+
 def gradient(got, plus: list, minus: list, dout, indices: list[int], h: float,
              rtol: float, x_shape: tuple):
     """The analytic gradient `got` against central differences of the forward outputs."""
     if not isinstance(got, np.ndarray) or got.shape != x_shape:
         return f"expected a gradient of shape {x_shape}, received {describe(got)}"
     for value in [*plus, *minus]:
-        if not isinstance(value, np.ndarray) or value.shape != np.shape(dout):
+        if not isinstance(value, (np.ndarray, float, int)) or np.shape(value) != np.shape(dout):
             return f"the forward pass returned {describe(value)}; expected shape {np.shape(dout)}"
     numeric = np.array([
-        np.sum(dout * (p.astype(np.float64) - m.astype(np.float64))) / (2 * h)
+        np.sum(dout * (np.asarray(p, np.float64) - np.asarray(m, np.float64))) / (2 * h)
         for p, m in zip(plus, minus, strict=True)
     ])
     analytic = got.astype(np.float64).flat[indices]

@@ -133,9 +133,13 @@ def judge_check(check, got_values, expected: Outcome | None, case: Case, checks_
     got = got_values[check.value]
     if check.kind in ("close", "exact"):
         want = expected.values[check.value]
-        if check.kind == "exact":
-            return compare.exact(got, want, reveal)
-        return compare.close(got, want, check.rtol, check.atol, check.dtype == "match", reveal)
+        try:
+            if check.kind == "exact":
+                return compare.exact(got, want, reveal)
+            return compare.close(got, want, check.rtol, check.atol, check.dtype == "match",
+                                 reveal)
+        except Exception as exc:  # noqa: BLE001 - odd values fail the case, not the grader
+            return f"could not be compared ({type(exc).__name__}); got {compare.describe(got)}"
     if check.kind == "gradient":
         p = check.params
         try:

@@ -1,0 +1,164 @@
+"""The graded cases of assignments/training_dnn, run in-process against the reference."""
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder import assignment as asg
+from autograder import worker as wire
+from autograder.grading import judge
+from autograder.session import ReferenceSession
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENT = asg.load(ROOT / "assignments" / "training_dnn")
+CASES = ASSIGNMENT.cases()
+CHECKS = ASSIGNMENT.checks()
+
+SPEC_FUNCTIONS = {
+    "activations": [f"{name}_{way}" for name in
+                    ("sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "maxout")
+                    for way in ("forward", "backward")],
+    "weight_init": ["small_random_init", "xavier_init", "he_init"],
+    "normalization": ["batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt",
+                      "layernorm_forward", "layernorm_backward"],
+    "regularization": ["dropout_forward", "dropout_backward", "l2_regularization",
+                       "l1_regularization", "ema_update", "random_horizontal_flip",
+                       "random_crop", "random_contrast", "add_gaussian_noise",
+                       "EarlyStopping"],
+    "optim": ["sgd", "sgd_momentum", "nesterov_momentum", "adagrad", "rmsprop", "adam",
+              "adamw"],
+    "schedules": ["step_decay", "exponential_decay", "inverse_time_decay",
+                  "cosine_warm_restarts"],
+    "preprocessing": ["fit_center", "apply_center", "fit_standardize", "apply_standardize"],
+}
+GRADED = sorted(f"{module}.{name}" for module, names in SPEC_FUNCTIONS.items()
+                for name in names)
+QUESTIONS = ["activations", "weight_init", "normalization", "dropout_regularization",
+             "augmentation_early_stopping_ema", "optimizers", "schedules", "preprocessing"]
+
+# Parameters of a backward pass -> the gradients its numeric case must check.
+NUMERIC_GRADIENTS = {
+    "activations.prelu_backward": {"x", "alpha"},
+    "activations.maxout_backward": {"x", "W1", "b1", "W2", "b2"},
+    "normalization.batchnorm_backward": {"x", "gamma", "beta"},
+    "normalization.batchnorm_backward_alt": {"x", "gamma", "beta"},
+    "normalization.layernorm_backward": {"x", "gamma", "beta"},
+}
+BACKWARD = [f for f in GRADED if "_backward" in f]
+
+GARBAGE = {
+    "none": None, "string": "oops", "number": 3.5, "bool": True, "list": [1.0, 2.0],
+    "dict": {"a": np.ones(2)}, "int-array": np.arange(6), "bool-array": np.ones(3, bool),
+    "scalar-array": np.array(1.5), "nan-array": np.full((2, 3), np.nan),
+    "unsupported": wire.Unsupported("object"), "empty": np.zeros((0,)),
+}
+
+
+@pytest.fixture(scope="module")
+def outcomes():
+    """Each case's outcome on the reference, run once."""
+    session = ReferenceSession(ROOT / "solutions" / "nntrain")
+    return {case.id: session.run(case) for case in CASES}
+
+
+def _resolve(params: dict, case) -> dict:
+    return {k: case.inputs[v["$ref"]] if isinstance(v, dict) and set(v) == {"$ref"} else v
+            for k, v in params.items()}
+
+
+# ----------------------------------------------------------------------------- the toml
+def test_questions_and_points():
+    assert [q.id for q in ASSIGNMENT.questions] == QUESTIONS
+    assert ASSIGNMENT.max_score == 100
+    for q in ASSIGNMENT.questions:
+        assert sum(f.points for f in q.functions) == pytest.approx(q.points)
+
+
+def test_every_spec_function_in_exactly_one_question():
+    names = [f.name for q in ASSIGNMENT.questions for f in q.functions]
+    assert len(names) == len(set(names))
+    assert set(GRADED) <= set(names)
+
+
+def test_case_ids_are_unique_and_described():
+    assert len({c.id for c in CASES}) == len(CASES)
+    assert all(c.description for c in CASES)
+
+
+@pytest.mark.parametrize("function", GRADED)
+def test_function_has_public_and_hidden_cases(function):
+    counts = Counter(c.visibility for c in CASES if c.function == function)
+    assert counts["public"] >= 1 and counts["hidden"] >= 1
+    assert sum(counts.values()) >= 3
+
+
+@pytest.mark.parametrize("function", BACKWARD)
+def test_backward_has_numeric_gradient_case(function):
+    checked = {check.params["wrt"] for c in CASES if c.function == function
+               for check in c.checks if check.kind == "gradient"}
+    assert checked >= NUMERIC_GRADIENTS.get(function, {"x"})
+
+
+def test_cases_are_reproducible():
+    again = {c.id: c for c in asg.load(ASSIGNMENT.root).cases()}
+    for case in CASES:
+        first, second = {}, {}
+        wire.encode(case.inputs, first)
+        wire.encode(again[case.id].inputs, second)
+        assert all(np.array_equal(first[k], second[k]) for k in first), case.id
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_inputs_cross_the_wire(case):
+    arrays: dict = {}
+    assert "$unsupported" not in repr(wire.encode(case.inputs, arrays))
+
+
+# ----------------------------------------------------------------------------- the reference
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_reference_passes(case, outcomes):
+    outcome = outcomes[case.id]
+    assert outcome.status == "ok", outcome.message
+    assert outcome.modified == []
+    assert set(case.returns) <= set(outcome.values)
+    result = judge(case, outcome, outcome, CHECKS)
+    assert result.passed, result.message
+
+
+# ----------------------------------------------------------------------------- the checks
+PROPERTY_CHECKS = [(c, check) for c in CASES for check in c.checks if check.kind == "property"]
+
+
+def test_every_check_function_is_used():
+    public = {name for name in vars(CHECKS) if not name.startswith("_")
+              and callable(getattr(CHECKS, name)) and name != "np"}
+    assert public == {check.fn for _, check in PROPERTY_CHECKS}
+
+
+@pytest.mark.parametrize("garbage", GARBAGE.values(), ids=GARBAGE.keys())
+def test_checks_answer_garbage_with_a_message(garbage):
+    seen = set()
+    for case, check in PROPERTY_CHECKS:
+        if check.fn in seen:
+            continue
+        seen.add(check.fn)
+        message = getattr(CHECKS, check.fn)(garbage, **_resolve(check.params, case))
+        assert isinstance(message, str) and message, (check.fn, garbage)
+
+
+def _near_misses(x: np.ndarray) -> dict:
+    """Arrays shaped like the input `x` but wrong in value or dtype."""
+    return {"zeros": np.zeros_like(x), "doubled": 2 * x, "nan": np.full_like(x, np.nan),
+            "float16": x.astype(np.float16), "transposed": x.T.copy()}
+
+
+@pytest.mark.parametrize("case, check", [(c, k) for c, k in PROPERTY_CHECKS
+                                         if "x" in k.params],
+                         ids=lambda v: getattr(v, "id", None) or v.fn)
+def test_checks_answer_near_misses(case, check):
+    params = _resolve(check.params, case)
+    for name, value in _near_misses(np.asarray(params["x"])).items():
+        message = getattr(CHECKS, check.fn)(value, **params)
+        assert message is None or isinstance(message, str), name

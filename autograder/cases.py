@@ -70,6 +70,8 @@ class Check:
       hold `ref(...)`s to the case's inputs, resolved by the harness.
     - "gradient": `value` is an analytic gradient; compared with central differences of
       the submission's own forward outputs (see `numeric_gradient_case`).
+    - "record": `fn` returns a note about the value (e.g. the device a model trained on);
+      it never fails and is shown with the case's result.
     """
 
     value: str
@@ -100,6 +102,10 @@ def prop(value: str, fn: str, label: str | None = None, **params) -> Check:
     return Check(value=value, kind="property", fn=fn, params=params, label=label)
 
 
+def record(value: str, fn: str, **params) -> Check:
+    return Check(value=value, kind="record", fn=fn, params=params)
+
+
 @dataclass(frozen=True)
 class Case:
     """One graded case of one function.
@@ -113,6 +119,8 @@ class Case:
     - needs_reference: False when every check is a property (no expected values needed).
     - seconds: wall-clock limit for this case in the worker (None: the assignment's).
     - description: what the case exercises, shown in messages.
+    - partial: when True each non-record check earns an equal share of the case, so one
+      run can give partial credit (e.g. accuracy thresholds); otherwise all must pass.
     """
 
     id: str
@@ -123,6 +131,7 @@ class Case:
     visibility: str = "public"
     seconds: float | None = None
     description: str = ""
+    partial: bool = False
 
     @property
     def returns(self) -> list[str]:

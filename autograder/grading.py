@@ -28,6 +28,8 @@ class CaseResult:
     passed: bool
     status: str
     message: str = ""
+    fraction: float = 0.0
+    note: str = ""
 
 
 @dataclass
@@ -163,24 +165,42 @@ def judge_check(check, got_values, expected: Outcome | None, case: Case, checks_
 
 def judge(case: Case, outcome: Outcome, expected: Outcome | None, checks_module) -> CaseResult:
     """Judge one case's outcome. The message names the case and what is wrong."""
-    def result(passed, status, message=""):
-        text = f"{case.id}: {message}" if message else ""
-        if case.description and message:
-            text = f"{case.id} ({case.description}): {message}"
-        return CaseResult(case.id, case.function, case.visibility, passed, status, text)
+    def result(fraction, status, messages=(), notes=()):
+        text = "; ".join(messages)
+        if text:
+            where = f"{case.id} ({case.description})" if case.description else case.id
+            text = f"{where}: {text}"
+        return CaseResult(case.id, case.function, case.visibility, fraction >= 1.0, status,
+                          text, round(fraction, 6), "; ".join(notes))
 
     if outcome.status != "ok":
-        return result(False, outcome.status, outcome_message(case, outcome))
+        return result(0.0, outcome.status, [outcome_message(case, outcome)])
     if outcome.modified:
         names = ", ".join(f"`{m}`" for m in outcome.modified)
-        return result(False, "failed", f"modified its input {names} in place; "
-                      "compute new arrays instead")
+        return result(0.0, "failed", [f"modified its input {names} in place; "
+                                      "compute new arrays instead"])
+    notes, failures, graded = [], [], 0
     for check in case.checks:
+        if check.kind == "record":
+            notes.append(_record(check, outcome.values, checks_module))
+            continue
+        graded += 1
         message = judge_check(check, outcome.values, expected, case, checks_module)
         if message:
-            label = check.label or f"`{check.value}`"
-            return result(False, "failed", f"{label}: {message}")
-    return result(True, "passed")
+            failures.append(f"{check.label or f'`{check.value}`'}: {message}")
+            if not case.partial:
+                break
+    if not failures:
+        return result(1.0, "passed", notes=notes)
+    fraction = (graded - len(failures)) / graded if case.partial and graded else 0.0
+    return result(fraction, "failed", failures, notes)
+
+
+def _record(check, values, checks_module) -> str:
+    try:
+        return str(getattr(checks_module, check.fn)(values.get(check.value), **check.params))
+    except Exception as exc:  # noqa: BLE001 - a note must never fail grading
+        return f"{check.value}: not recorded ({type(exc).__name__})"
 
 
 # ----------------------------------------------------------------------------- grading
@@ -242,8 +262,8 @@ def assemble(assignment: Assignment, case_results: list[CaseResult],
         functions = []
         for f in q.functions:
             cases = by_function.get(f.name, [])
-            passed = sum(c.passed for c in cases)
-            score = round(f.points * passed / len(cases), 4) if cases else 0.0
+            earned = sum(c.fraction for c in cases)
+            score = round(f.points * earned / len(cases), 4) if cases else 0.0
             functions.append(FunctionResult(f.name, q.id, f.points, score, cases))
         questions.append(QuestionResult(q.id, q.title, q.points,
                                         round(sum(f.score for f in functions), 4),

@@ -43,10 +43,11 @@ def _function_tests(f: FunctionResult) -> list[dict]:
         share = f.points * len(cases) / len(f.cases)
         passed = sum(c.passed for c in cases)
         failures = [c.message for c in cases if not c.passed]
-        lines = [f"{passed} of {len(cases)} {visibility} cases passed."] + failures
+        notes = [f"{c.id}: {c.note}" for c in cases if c.note]
+        lines = [f"{passed} of {len(cases)} {visibility} cases passed."] + failures + notes
         tests.append({
             "name": f"{f.name} ({visibility} cases)",
-            "score": round(share * passed / len(cases), 4),
+            "score": round(share * sum(c.fraction for c in cases) / len(cases), 4),
             "max_score": round(share, 4),
             "status": "passed" if passed == len(cases) else "failed",
             "output": "\n".join(lines),

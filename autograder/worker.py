@@ -19,7 +19,8 @@ Before each import and call it also writes a progress line ``{"case": TOKEN, "at
 so that the harness can say where a case hung. Nothing the submission prints is read:
 stdout and stderr go to the sandbox's log.
 
-A step is ``{"call": "module.function" | "variable.method" | "numpy.a.b", "args": [VALUE...],
+A step is ``{"call": "module.function" | "variable.method" | "numpy.a.b" | "probe.f",
+"args": [VALUE...],
 "kwargs": {name: VALUE}, "assign": name | [names]}`` or ``{"getattr": "variable.attr",
 "assign": name}``. ``{"$ref": name}`` inside a VALUE reads a variable; every input is a
 variable. Only NumPy arrays, numbers, strings, booleans, None, lists, tuples and dicts
@@ -129,6 +130,38 @@ def student_traceback(exc: BaseException, root: str) -> str:
     return (text + summary) if text else summary
 
 
+class Probe:
+    """Helpers a case may call in the worker to describe objects that cannot cross.
+
+    A torch module, for instance, stays in the worker; the harness asks for its layers
+    and weights as plain data instead.
+    """
+
+    @staticmethod
+    def module_summary(model) -> list:
+        """[{"type": class name, and the layer's sizes/probabilities}] of the leaf modules."""
+        keys = ("in_features", "out_features", "num_features", "p", "momentum", "eps")
+        leaves = [m for m in model.modules() if not list(m.children())]
+        return [{"type": type(m).__name__,
+                 **{k: getattr(m, k) for k in keys if isinstance(getattr(m, k, None),
+                                                                  (int, float))}}
+                for m in leaves]
+
+    @staticmethod
+    def state_arrays(model) -> dict:
+        """The module's state_dict as float64/int64 NumPy arrays (on the CPU)."""
+        return {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
+
+    @staticmethod
+    def torch_device() -> str:
+        """"cuda (<name>)" when torch sees a GPU here, else "cpu"."""
+        import torch
+
+        if torch.cuda.is_available():
+            return f"cuda ({torch.cuda.get_device_name(0)})"
+        return "cpu"
+
+
 class Runner:
     """Executes case programs against the package at `root` (its parent on sys.path)."""
 
@@ -141,8 +174,8 @@ class Runner:
         head, _, attr = dotted.partition(".")
         if head in env:
             return getattr(env[head], attr)
-        if head == "numpy":
-            target = np
+        if head in ("numpy", "probe"):
+            target = np if head == "numpy" else Probe
             for part in attr.split("."):
                 target = getattr(target, part)
             return target

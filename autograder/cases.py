@@ -22,6 +22,7 @@ exist only where the reference solution is, and their messages never show expect
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,13 +107,40 @@ def record(value: str, fn: str, **params) -> Check:
     return Check(value=value, kind="record", fn=fn, params=params)
 
 
+class LazyInputs(Mapping):
+    """Case inputs computed on first use (e.g. networks the harness must train first).
+
+    Only the cases that are actually run pay for them: selecting questions or loading the
+    assignment does not.
+    """
+
+    def __init__(self, make: Callable[[], dict]):
+        self._make = make
+        self._data: dict | None = None
+
+    def _get(self) -> dict:
+        if self._data is None:
+            self._data = dict(self._make())
+        return self._data
+
+    def __getitem__(self, key):
+        return self._get()[key]
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __len__(self):
+        return len(self._get())
+
+
 @dataclass(frozen=True)
 class Case:
     """One graded case of one function.
 
     - id: unique, readable ("relu_backward/x-equals-zero").
     - function: the graded function it scores ("activations.relu_backward").
-    - inputs: variable name -> value (NumPy arrays, numbers, strings, lists, dicts).
+    - inputs: variable name -> value (NumPy arrays, numbers, strings, lists, dicts), or a
+      `LazyInputs` that computes them when the case first runs.
     - steps: the program run in the worker and against the reference.
     - checks: how the returned variables are judged; the variables returned are theirs.
     - visibility: "public" or "hidden".
@@ -125,7 +153,7 @@ class Case:
 
     id: str
     function: str
-    inputs: dict[str, Any]
+    inputs: Mapping[str, Any]
     steps: list[Step]
     checks: list[Check]
     visibility: str = "public"

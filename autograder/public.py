@@ -27,8 +27,9 @@ def _case_json(case: Case, arrays: dict) -> dict:
               "kwargs": wire.encode(dict(s.kwargs), arrays)} for s in case.steps]
     return {"id": case.id, "function": case.function, "visibility": case.visibility,
             "seconds": case.seconds, "description": case.description,
-            "inputs": wire.encode(case.inputs, arrays), "steps": steps,
-            "checks": [asdict(c) for c in case.checks]}
+            "inputs": wire.encode(dict(case.inputs), arrays), "steps": steps,
+            "checks": [{**asdict(c), "params": wire.encode(c.params, arrays)}
+                       for c in case.checks]}
 
 
 class _KeepRefs(dict):
@@ -48,7 +49,9 @@ def _case_from_json(raw: dict, arrays: dict, refs: dict) -> Case:
              for s in raw["steps"]]
     return Case(id=raw["id"], function=raw["function"],
                 inputs=wire.decode(raw["inputs"], arrays), steps=steps,
-                checks=[Check(**c) for c in raw["checks"]], visibility="public",
+                checks=[Check(**{**c, "params": wire.decode(c["params"], arrays, refs)})
+                        for c in raw["checks"]],
+                visibility="public",
                 seconds=raw["seconds"], description=raw["description"])
 
 

@@ -50,7 +50,7 @@ def encode_request(case: Case, token: str) -> tuple[dict, dict]:
     arrays: dict = {}
     request = {
         "case": token,
-        "inputs": wire.encode(case.inputs, arrays),
+        "inputs": wire.encode(dict(case.inputs), arrays),
         "steps": [
             {k: wire.encode(v, arrays) if k in ("args", "kwargs") else v
              for k, v in step_to_json(step).items()}

@@ -348,7 +348,7 @@ ROWS = [("small (0.01)", "tanh"), ("unit (1.0)", "tanh"), ("Xavier", "tanh"),
 def histogram_row(axes, layer_activations, nonlinearity):
     """One row of histograms, one per layer, on a common range."""
     if nonlinearity == "tanh":
-        values, span = layer_activations, (-1.0, 1.0)
+        values, span = [h.ravel() for h in layer_activations], (-1.0, 1.0)
     else:
         values = [h[h > 0] for h in layer_activations]
         span = (0.0, 4.0 * float(values[0].std() + values[0].mean()))

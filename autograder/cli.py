@@ -3,6 +3,7 @@
     autograder starter  [ASSIGNMENT] [--check]       generate starter code from solutions
     autograder check    [--question Q] [--path DIR]  students: public cases, plain messages
     autograder grade    SUBMISSIONS... -o OUT        TAs: gradebook, results.json, feedback
+    autograder build    [ASSIGNMENT] -o DIST         instructors: student bundle, Gradescope zip
 """
 
 from __future__ import annotations
@@ -44,24 +45,49 @@ def cmd_starter(args) -> int:
     return 0
 
 
+def _batch_options(args):
+    """The grade subcommand's arguments as `BatchOptions`."""
+    from autograder.batch import BatchOptions
+    from autograder.grading import GradeOptions
+
+    grade = GradeOptions(isolation=args.isolation, questions=tuple(args.question or ()) or None)
+    return BatchOptions(workers=args.workers or len(os.sched_getaffinity(0)),
+                        resume=args.resume, only=tuple(args.only or ()), quiet=args.quiet,
+                        grade=grade, cluster=args.cluster, summary=not args.no_summary)
+
+
+def _grade_problem(args, a) -> str | None:
+    """Why the grade subcommand's arguments cannot work with assignment `a`, if they cannot."""
+    unknown = set(args.question or ()) - {q.id for q in a.questions}
+    if unknown:
+        return (f"no question {', '.join(sorted(unknown))}; questions: "
+                f"{', '.join(q.id for q in a.questions)}")
+    return None
+
+
 def cmd_grade(args) -> int:
     from autograder import assignment as asg
-    from autograder.batch import BatchOptions, grade_batch
-    from autograder.grading import GradeOptions
+    from autograder.batch import UnknownSubmissions, grade_batch
+    from autograder.cluster import ClusterError
     from autograder.report import print_gradebook
     from autograder.submission import discover
 
     a = asg.load(_find_assignment(args.assignment))
-    paths = discover([Path(p) for p in args.submissions])
-    if not paths:
-        print("autograder grade: no submissions found", file=sys.stderr)
+    paths = discover([Path(p) for p in args.submissions], a.package)
+    problem = _grade_problem(args, a) or (None if paths else "no submissions found")
+    if problem:
+        print(f"autograder grade: {problem}", file=sys.stderr)
         return 2
-    options = BatchOptions(workers=args.workers or os.cpu_count() or 1, resume=args.resume,
-                           only=tuple(args.only or ()), quiet=args.quiet,
-                           grade=GradeOptions(isolation=args.isolation))
-    rows = grade_batch(a, paths, Path(args.output), options)
+    out = Path(args.output)
+    try:
+        rows = grade_batch(a, paths, out, _batch_options(args))
+    except (UnknownSubmissions, ClusterError) as exc:
+        print(f"autograder grade: {exc}", file=sys.stderr)
+        return 2
     if not args.quiet:
         print_gradebook(rows, a)
+        print(f"gradebook: {out / 'gradebook.csv'}; summary: {out / 'summary' / 'summary.md'}",
+              file=sys.stderr)
     return 0
 
 
@@ -71,6 +97,17 @@ def cmd_check(args) -> int:
     summary = check(question=args.question, path=args.path, assignment=args.assignment,
                     color=None if not args.no_color else False)
     return 0 if summary.all_passed else 1
+
+
+def cmd_build(args) -> int:
+    import json
+
+    from autograder.build import build
+
+    config = json.loads(Path(args.config).read_text()) if args.config else None
+    report = build(_find_assignment(args.assignment), Path(args.output),
+                   isolation=args.isolation, config=config)
+    return 0 if report.ok else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,12 +131,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("submissions", nargs="+")
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.add_argument("--assignment", help="assignment folder (default: the one found here)")
-    p.add_argument("--workers", "-j", type=int, default=0, help="parallel submissions")
+    p.add_argument("--workers", "-j", type=int, default=0,
+                   help="submissions graded side by side (default: this machine's cores)")
     p.add_argument("--resume", action="store_true", help="skip submissions already graded")
     p.add_argument("--only", nargs="+", metavar="NAME", help="regrade only these submissions")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or log lines")
     p.add_argument("--isolation", default="auto", choices=["auto", "bwrap", "user", "none"])
+    p.add_argument("--question", "-q", action="append", metavar="ID",
+                   help="grade only this question (repeatable; the others are left out)")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="grade on this Dask scheduler (tcp://host:8786) instead of locally")
+    p.add_argument("--no-summary", action="store_true", help="skip OUT/summary/")
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("build", help="verify, then write the student bundle and the "
+                                     "Gradescope autograder zip")
+    p.add_argument("assignment", nargs="?", help="assignment folder (default: the one found)")
+    p.add_argument("-o", "--output", default="dist", help="output folder (default: dist)")
+    p.add_argument("--config", metavar="JSON", help="otter_config.json keys to set")
+    p.add_argument("--isolation", default="auto", choices=["auto", "bwrap", "user", "none"],
+                   help="sandbox used to verify the solutions and stubs")
+    p.set_defaults(func=cmd_build)
     return parser
 
 

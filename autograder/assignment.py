@@ -148,6 +148,24 @@ def _path(root: Path, value) -> Path | None:
     return (root / value).resolve() if value else None
 
 
+def find(start: Path | str = ".") -> Path:
+    """The assignment folder for work in `start`: the nearest `assignment/` (a student
+    bundle) or, in an instructors' repository, the only folder of `assignments/`.
+    """
+    here = Path(start).resolve()
+    for folder in [here, *here.parents]:
+        if (folder / "assignment" / "assignment.toml").exists():
+            return folder / "assignment"
+        found = sorted((folder / "assignments").glob("*/assignment.toml"))
+        if len(found) == 1:
+            return found[0].parent
+        if len(found) > 1:
+            names = ", ".join(p.parent.name for p in found)
+            raise LookupError(f"several assignments in {folder / 'assignments'} ({names}): "
+                              "name one with --assignment")
+    raise LookupError(f"no assignment found from {here}: pass --assignment PATH")
+
+
 def load(folder: Path | str) -> Assignment:
     """Read `folder/assignment.toml` (or a path to the toml itself)."""
     path = Path(folder)

@@ -37,11 +37,10 @@ def _locate(path: Path, package: str) -> Path:
 def _find_assignment(path: Path, assignment) -> Path:
     if assignment:
         return Path(assignment)
-    for folder in [path.resolve(), *path.resolve().parents]:
-        for candidate in (folder / "assignment", folder / "assignments" / "training_dnn"):
-            if (candidate / "assignment.toml").exists():
-                return candidate
-    raise SystemExit("autograder check: no assignment folder found next to your code")
+    try:
+        return asg.find(path)
+    except LookupError as exc:
+        raise SystemExit(f"autograder check: {exc}") from None
 
 
 def load_public_cases(a: asg.Assignment):

@@ -13,19 +13,17 @@ import os
 import sys
 from pathlib import Path
 
-DEFAULT_ASSIGNMENT = "assignments/training_dnn"
-
 
 def _find_assignment(value: str | None) -> Path:
-    """The assignment folder: as given, else the default one found upwards from here."""
+    """The assignment folder: as given, else the one found from here upwards."""
     if value:
         return Path(value)
-    here = Path.cwd().resolve()
-    for folder in [here, *here.parents]:
-        for candidate in (folder / DEFAULT_ASSIGNMENT, folder / "assignment"):
-            if (candidate / "assignment.toml").exists():
-                return candidate
-    raise SystemExit("autograder: no assignment found; pass --assignment PATH")
+    from autograder.assignment import find
+
+    try:
+        return find(Path.cwd())
+    except LookupError as exc:
+        raise SystemExit(f"autograder: {exc}") from None
 
 
 def cmd_starter(args) -> int:

@@ -58,14 +58,15 @@ def close(got, expected, rtol: float, atol: float, match_dtype: bool, reveal: bo
             | (arr64 == exp64)
     if ok.all():
         return None
-    rel = err / np.maximum(np.abs(exp64), 1e-300)
-    rel = np.where(ok, 0.0, rel)
-    flat = int(np.argmax(rel))
+    # The worst element is the one furthest outside its tolerance.
+    excess = np.where(ok, 0.0, err / (atol + rtol * np.abs(exp64)))
+    flat = int(np.argmax(excess))
+    size = _error_text(float(err.flat[flat]), float(exp64.flat[flat]), reveal)
     if arr.shape:
-        message = (f"{int((~ok).sum())} of {ok.size} values differ; largest relative error "
-                   f"{float(rel.flat[flat]):.3g} at index {_index(flat, arr.shape)}")
+        message = (f"{int((~ok).sum())} of {ok.size} values differ; largest {size} "
+                   f"at index {_index(flat, arr.shape)}")
     else:
-        message = f"relative error {float(rel.flat[flat]):.3g}"
+        message = f"wrong value: {size}"
     if reveal:
         message += (f": expected {float(exp64.flat[flat]):.6g}, "
                     f"received {float(arr64.flat[flat]):.6g}")
@@ -136,6 +137,13 @@ def gradient(got, plus: list, minus: list, dout, indices: list[int], h: float,
     return (f"does not match a numeric gradient of your forward pass: relative error "
             f"{float(err[worst]):.3g} at index {_index(indices[worst], x_shape)} "
             f"(analytic {analytic[worst]:.6g}, numeric {numeric[worst]:.6g})")
+
+
+def _error_text(err: float, expected: float, reveal: bool) -> str:
+    """"relative error R", or "absolute error A" where the expected value is (nearly) 0."""
+    if abs(expected) > 1e-12:
+        return f"relative error {err / abs(expected):.3g}"
+    return f"absolute error {err:.3g}" + (" (the expected value is 0)" if reveal else "")
 
 
 def _index(flat: int, shape: tuple):

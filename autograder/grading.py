@@ -42,6 +42,8 @@ class FunctionResult:
 
     @property
     def status(self) -> str:
+        if not self.cases:
+            return "not graded"
         if all(c.passed for c in self.cases):
             return "passed"
         statuses = {c.status for c in self.cases if not c.passed}

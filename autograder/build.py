@@ -33,6 +33,7 @@ import tempfile
 import tomllib
 import traceback
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -411,7 +412,7 @@ def bundle_blobs(folder: Path) -> tuple[dict[str, bytes], dict[str, bytes]]:
 def _arrays(value) -> list[np.ndarray]:
     if isinstance(value, np.ndarray):
         return [value]
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return [a for v in value.values() for a in _arrays(v)]
     if isinstance(value, (list, tuple)):
         return [a for v in value for a in _arrays(v)]

@@ -132,6 +132,9 @@ class LazyInputs(Mapping):
     def __len__(self):
         return len(self._get())
 
+    def __reduce__(self):  # pickled (e.g. to a harness process) as the plain dict
+        return (dict, (self._get(),))
+
 
 @dataclass(frozen=True)
 class Case:
@@ -221,7 +224,9 @@ def numeric_gradient_case(
     steps = [_forward_step(forward, forward_args, {}, "", out_index)]
     steps += backward_steps
     all_inputs = dict(inputs)
-    checks = []
+    # A forward pass that is wrong (all zeros, say) would make any gradient look right.
+    checks = [Check(value="out", kind="close", rtol=1e-6, atol=1e-8,
+                    label="the forward pass used for the numeric gradient")]
     for wrt, grad in grads.items():
         x = np.asarray(inputs[wrt])
         count = min(max_points, x.size)

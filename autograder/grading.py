@@ -175,6 +175,11 @@ def judge(case: Case, outcome: Outcome, expected: Outcome | None, checks_module)
         return CaseResult(case.id, case.function, case.visibility, fraction >= 1.0, status,
                           text, round(fraction, 6), "; ".join(notes))
 
+    if outcome.status == "error" and ("destination is read-only" in outcome.message
+                                      or "output array is read-only" in outcome.message):
+        return result(0.0, "failed", [
+            f"`{_short(case.function)}` wrote into one of its input arrays (inputs are "
+            "read-only here); compute new arrays instead:\n" + outcome.message])
     if outcome.status != "ok":
         return result(0.0, outcome.status, [outcome_message(case, outcome)])
     if outcome.modified:
@@ -244,8 +249,9 @@ def run_cases(cases: list[Case], session: WorkerSession, oracle: Oracle, checks_
             if outcome.status == "timeout":
                 note = f"not run: an earlier case of `{_short(case.function)}` timed out"
                 hung[case.function] = note
-                if "importing" in outcome.message:
-                    hung[module] = f"not run: importing nntrain.{module} timed out"
+            if outcome.status in ("timeout", "crashed") and "while importing" in outcome.message:
+                what = "timed out" if outcome.status == "timeout" else "crashed the worker"
+                hung[module] = f"not run: importing the module `{module}` {what}"
         expected = oracle.expected(case) if outcome.status == "ok" else None
         results.append(judge(case, outcome, expected, checks_module))
     return results

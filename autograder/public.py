@@ -26,7 +26,7 @@ def _case_json(case: Case, arrays: dict) -> dict:
               "args": wire.encode(list(s.args), arrays),
               "kwargs": wire.encode(dict(s.kwargs), arrays)} for s in case.steps]
     return {"id": case.id, "function": case.function, "visibility": case.visibility,
-            "seconds": case.seconds, "description": case.description,
+            "seconds": case.seconds, "description": case.description, "partial": case.partial,
             "inputs": wire.encode(dict(case.inputs), arrays), "steps": steps,
             "checks": [{**asdict(c), "params": wire.encode(c.params, arrays)}
                        for c in case.checks]}
@@ -52,7 +52,8 @@ def _case_from_json(raw: dict, arrays: dict, refs: dict) -> Case:
                 checks=[Check(**{**c, "params": wire.decode(c["params"], arrays, refs)})
                         for c in raw["checks"]],
                 visibility="public",
-                seconds=raw["seconds"], description=raw["description"])
+                seconds=raw["seconds"], description=raw["description"],
+                partial=raw.get("partial", False))
 
 
 def save(cases: list[Case], oracle: Oracle, folder: Path) -> Path:

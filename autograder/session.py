@@ -9,13 +9,16 @@ whole process tree from outside; the next case starts a fresh worker.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import selectors
 import shutil
+import stat
 import sys
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +30,7 @@ from autograder.sandbox import Limits, Sandbox
 
 WORKER_FILE = Path(wire.__file__)
 MAX_LINE = 4 * 1024 * 1024
-MAX_RESULT_BYTES = 64 * 1024 * 1024
+MAX_RESULT_BYTES = 64 * 1024 * 1024  # a result file, and its arrays unpacked
 
 
 @dataclass
@@ -121,12 +124,16 @@ class WorkerSession:
 
     def start(self):
         self.rw = self._prepare()
-        self.sandbox = Sandbox(self.limits, rw_dir=self.rw, isolation=self.isolation)
+        self.sandbox = Sandbox(self.limits, rw_dir=self.rw, isolation=self.isolation,
+                               dev_binds=gpu_devices())
         self.layers = list(self.sandbox.layers)
-        uid = getattr(self.sandbox, "uid", None)
-        if uid is not None and os.geteuid() == 0:
+        self.uid = getattr(self.sandbox, "uid", None) if os.geteuid() == 0 else None
+        if self.uid is not None:
             for path in [self.rw, *self.rw.rglob("*")]:
-                os.lchown(path, uid, uid)
+                os.lchown(path, self.uid, self.uid)
+        # Every later file operation goes through this descriptor, opened before any
+        # untrusted code runs: links the worker plants in io/ are never followed.
+        self.io_fd = os.open(self.rw / "io", os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
         req_r, self.req_w = os.pipe()
         self.resp_r, resp_w = os.pipe()
         argv = [sys.executable, "-I", "worker.py", "submission", "io", str(req_r), str(resp_w),
@@ -155,7 +162,7 @@ class WorkerSession:
             except Exception:  # noqa: BLE001 - the log is best effort
                 pass
             self.proc = None
-        for fd in ("req_w", "resp_r"):
+        for fd in ("req_w", "resp_r", "io_fd"):
             if getattr(self, fd, None) is not None:
                 try:
                     os.close(getattr(self, fd))
@@ -179,17 +186,15 @@ class WorkerSession:
     # -- one case
     def run(self, case: Case, seconds: float) -> Outcome:
         if self.proc is None:
-            try:
-                self.start()
-            except WorkerFailed as exc:
-                return Outcome("crashed", str(exc))
+            # No submission code runs before the worker says it is ready, so a start
+            # that fails is the grader's problem (WorkerFailed), never the student's.
+            self.start()
         self.counter += 1
         token = f"c{self.counter}"
         request, arrays = encode_request(case, token)
-        np.savez(self.rw / "io" / f"{token}.in.npz", **arrays)
-        uid = getattr(self.sandbox, "uid", None)
-        if uid is not None and os.geteuid() == 0:
-            os.lchown(self.rw / "io" / f"{token}.in.npz", uid, uid)
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        self._write_input(f"{token}.in.npz", buffer.getvalue())
         try:
             os.write(self.req_w, (json.dumps(request) + "\n").encode())
         except OSError:
@@ -198,11 +203,11 @@ class WorkerSession:
         at = ""
         while True:
             line = self._read_line(deadline)
+            where = f" while {at}" if at else ""
             if line == "timeout":
-                where = f" while {at}" if at else ""
                 return self._fail("timeout", f"no answer within {seconds:g} s{where}")
             if not isinstance(line, dict):
-                return self._fail("crashed", self._death_note(line))
+                return self._fail("crashed", self._death_note(line) + where)
             if line.get("case") != token:
                 continue
             if "at" in line:
@@ -210,12 +215,52 @@ class WorkerSession:
                 continue
             return self._reply(line, token)
 
-    def _reply(self, line: dict, token: str) -> Outcome:
-        path = self.rw / "io" / f"{token}.out.npz"
+    def _write_input(self, name: str, data: bytes):
+        """Create `name` in io/ afresh (never through a planted link) with `data`."""
         try:
-            if path.is_symlink() or path.stat().st_size > MAX_RESULT_BYTES:
-                raise ValueError("result file is a link or too large")
-            arrays = wire.load_arrays(path)
+            os.unlink(name, dir_fd=self.io_fd)
+        except FileNotFoundError:
+            pass
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644,
+                     dir_fd=self.io_fd)
+        try:
+            if self.uid is not None:
+                os.fchown(fd, self.uid, self.uid)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+
+    def _read_result(self, name: str) -> dict:
+        """The arrays of io/`name`: a plain file, not a link or FIFO, of bounded size,
+        holding only uncompressed numeric arrays (no pickles)."""
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=self.io_fd)
+        except FileNotFoundError:
+            return {}
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ValueError("the result file is not a regular file")
+            if info.st_size > MAX_RESULT_BYTES:
+                raise ValueError("the result file is too large")
+            data = handle.read(MAX_RESULT_BYTES + 1)
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            if sum(m.file_size for m in members) > MAX_RESULT_BYTES or any(
+                    m.compress_type != zipfile.ZIP_STORED for m in members):
+                raise ValueError("the result file is compressed or too large")
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        for array in arrays.values():
+            if array.dtype.kind not in "biuf":
+                raise ValueError(f"an array of dtype {array.dtype} is not a numeric result")
+        return arrays
+
+    def _reply(self, line: dict, token: str) -> Outcome:
+        try:
+            arrays = self._read_result(f"{token}.out.npz")
             values = wire.decode(line.get("values", {"$dict": {}}), arrays)
             if not isinstance(values, dict):
                 raise ValueError("values are not a dict")
@@ -226,12 +271,18 @@ class WorkerSession:
             step = line.get("step")
             step = step if isinstance(step, int) else None
             message = str(line.get("message", ""))[:4000]
-        except Exception as exc:  # noqa: BLE001 - anything malformed from the worker
+        except (Exception, RecursionError) as exc:  # noqa: BLE001 - malformed worker output
+            self._remove(token)
             return self._fail("protocol", f"the worker's answer could not be read ({exc})")
-        finally:
-            for suffix in ("in", "out"):
-                (self.rw / "io" / f"{token}.{suffix}.npz").unlink(missing_ok=True)
+        self._remove(token)
         return Outcome(status, message, values, modified, step)
+
+    def _remove(self, token: str):
+        for suffix in ("in", "out"):
+            try:
+                os.unlink(f"{token}.{suffix}.npz", dir_fd=self.io_fd)
+            except OSError:
+                pass
 
     def _fail(self, status: str, message: str) -> Outcome:
         self.stop()
@@ -252,7 +303,7 @@ class WorkerSession:
         line, self.buffer = self.buffer.split(b"\n", 1)
         try:
             data = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             return "garbage"
         return data if isinstance(data, dict) else "garbage"
 
@@ -261,8 +312,12 @@ class WorkerSession:
             return "the worker did not start in time (importing the submission hung?)"
         code = None
         if self.proc is not None:
+            code = self.proc.popen.poll()
+            if code is None:
+                time.sleep(0.05)
+                code = self.proc.popen.poll()
             self.proc.kill()
-            code = getattr(self.proc.popen, "returncode", None)
+            code = code if code is not None else self.proc.popen.returncode
         tail = ""
         try:
             tail = self.proc.output()[-800:] if self.proc is not None else ""
@@ -273,5 +328,12 @@ class WorkerSession:
         return f"the worker {what}" + (f"; its last output:\n{tail}" if tail.strip() else "")
 
 
+def gpu_devices() -> list[str]:
+    """NVIDIA device nodes to expose to the worker, so training tasks can use CUDA."""
+    dev = Path("/dev")
+    return sorted(str(p) for p in dev.glob("nvidia*") if not p.is_dir())
+
+
 class WorkerFailed(RuntimeError):
-    """The worker could not be started."""
+    """The worker could not be started: the sandbox or the machine failed, not the
+    submission (which is imported only after the worker is ready)."""

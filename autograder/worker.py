@@ -35,6 +35,8 @@ import math
 import os
 import sys
 import traceback
+import warnings
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -54,7 +56,7 @@ def encode(value, arrays: dict, depth: int = 0):
         if value.dtype.kind not in "biuf":
             return {"$unsupported": f"array of dtype {value.dtype}"}
         key = f"a{len(arrays)}"
-        arrays[key] = np.ascontiguousarray(value)
+        arrays[key] = np.array(value, order="C")  # a copy; 0-d arrays stay 0-d
         return {"$arr": key}
     if isinstance(value, int):
         return value if abs(value) < 2**53 else float(value)
@@ -65,10 +67,10 @@ def encode(value, arrays: dict, depth: int = 0):
         return {tag: [encode(v, arrays, depth + 1) for v in value]}
     if isinstance(value, dict) and set(value) == {"$ref"}:
         return value
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         if not all(isinstance(k, str) for k in value):
             return {"$unsupported": "dict with non-string keys"}
-        return {"$dict": {k: encode(v, arrays, depth + 1) for k, v in value.items()}}
+        return {"$dict": {k: encode(v, arrays, depth + 1) for k, v in dict(value).items()}}
     return {"$unsupported": type(value).__name__}
 
 
@@ -166,6 +168,8 @@ class Runner:
     """Executes case programs against the package at `root` (its parent on sys.path)."""
 
     def __init__(self, root: str, emit=None):
+        # Inputs are read-only arrays; torch.as_tensor warns about them on every call.
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
         self.root = os.path.realpath(root)
         self.package = os.path.basename(self.root)
         self.emit = emit or (lambda message: None)
@@ -180,13 +184,16 @@ class Runner:
                 target = getattr(target, part)
             return target
         self.emit({"case": token, "at": f"importing {self.package}.{head}"})
+        # The package first: if its __init__ fails, it fails for every case alike, even
+        # when some submodules were left in sys.modules by an earlier attempt.
+        importlib.import_module(self.package)
         module = importlib.import_module(f"{self.package}.{head}")
         return getattr(module, attr)
 
     def execute(self, request: dict, arrays: dict) -> tuple[dict, dict]:
         """Run one case. Returns (reply without values, returned variables)."""
         token = request["case"]
-        inputs = decode(request["inputs"], arrays)
+        inputs = {k: read_only(v) for k, v in decode(request["inputs"], arrays).items()}
         env = dict(inputs)
         # Only top-level arrays: dicts like bn_param or an optimizer's config are state the
         # contract lets a function update, arrays inside them included.
@@ -242,6 +249,15 @@ class Runner:
             env.update(zip(assign, result, strict=True))
         elif assign:
             env[assign] = result
+
+
+def read_only(value):
+    """An array whose memory cannot be written (its WRITEABLE flag cannot be set back):
+    writing into an input raises "assignment destination is read-only"."""
+    if not isinstance(value, np.ndarray):
+        return value
+    frozen = np.frombuffer(value.tobytes(), dtype=value.dtype)
+    return frozen.reshape(value.shape)
 
 
 def _same(a: np.ndarray, b) -> bool:

@@ -62,7 +62,8 @@ def test_reference_earns_full_marks(assignment, oracle, tmp_path):
     failed = [c.message for q in result.questions for f in q.functions
               for c in f.cases if not c.passed]
     assert failed == []
-    assert result.score == result.max_score == 100
+    assert result.max_score == 110
+    assert result.score == sum(q.points for q in result.questions)
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=_id)

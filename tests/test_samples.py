@@ -380,7 +380,9 @@ def test_no_marker_file_appears_on_the_host(graded):
 
 
 def test_the_grader_leaves_no_temporary_files(graded):
-    assert graded["temp_left"] == []
+    # torch keeps a per-user compile cache in the temp folder of any process importing it
+    # (the harness imports the reference for expected values); that is torch's, not ours.
+    assert [n for n in graded["temp_left"] if not n.startswith("torchinductor_")] == []
 
 
 def test_no_connection_reaches_the_hosts_loopback(graded):

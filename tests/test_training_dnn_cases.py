@@ -36,7 +36,8 @@ SPEC_FUNCTIONS = {
 GRADED = sorted(f"{module}.{name}" for module, names in SPEC_FUNCTIONS.items()
                 for name in names)
 QUESTIONS = ["activations", "weight_init", "normalization", "dropout_regularization",
-             "augmentation_early_stopping_ema", "optimizers", "schedules", "preprocessing"]
+             "augmentation_early_stopping_ema", "optimizers", "schedules", "preprocessing",
+             "torch_training", "mode_connectivity"]
 
 # Parameters of a backward pass -> the gradients its numeric case must check.
 NUMERIC_GRADIENTS = {
@@ -71,7 +72,7 @@ def _resolve(params: dict, case) -> dict:
 # ----------------------------------------------------------------------------- the toml
 def test_questions_and_points():
     assert [q.id for q in ASSIGNMENT.questions] == QUESTIONS
-    assert ASSIGNMENT.max_score == 100
+    assert ASSIGNMENT.max_score == 110  # mode_connectivity's 5 are extra credit
     for q in ASSIGNMENT.questions:
         assert sum(f.points for f in q.functions) == pytest.approx(q.points)
 

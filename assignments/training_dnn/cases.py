@@ -11,9 +11,27 @@ stays on in that worker, and only those cases follow it.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import tomllib
+from pathlib import Path
+from types import ModuleType
+
 import numpy as np
 
-from autograder.cases import Case, Check, attr, call, close, numeric_gradient_case, prop, ref
+from autograder.cases import (
+    Case,
+    Check,
+    LazyInputs,
+    Step,
+    attr,
+    call,
+    close,
+    numeric_gradient_case,
+    prop,
+    record,
+    ref,
+)
 
 F32 = {"rtol": 1e-4, "atol": 1e-6}
 ELEMENTWISE = ("sigmoid", "tanh", "relu", "leaky_relu", "elu")
@@ -30,7 +48,8 @@ def generate() -> list[Case]:
         activation_cases, prelu_cases, maxout_cases, weight_init_cases, batchnorm_cases,
         layernorm_cases, dropout_cases, penalty_cases, ema_cases, augmentation_cases,
         early_stopping_cases, optimizer_cases, schedule_cases, preprocessing_cases,
-        overflow_cases,
+        torch_model_cases, torch_train_cases, torch_predict_cases, curve_point_cases,
+        fit_bezier_cases, overflow_cases,
     ]
     return [case for build in builders for case in build()]
 
@@ -921,3 +940,298 @@ def overflow_cases() -> list[Case]:
                               steps=steps, checks=[close(value)], visibility="hidden",
                               description=desc))
     return cases
+
+
+# ----------------------------------------------------------------------------- reference helpers
+# The harness builds the torch cases' data (the digits split) and the mode-connectivity
+# endpoints with modules of the reference solution, imported by path: the folder named by
+# `solutions` in this assignment's toml (also in the staged Gradescope autograder).
+ASSIGNMENT_DIR = Path(__file__).resolve().parent
+
+
+@functools.cache
+def _reference(module: str) -> ModuleType:
+    """The reference solution's `module` (a file without relative imports), by path."""
+    toml = tomllib.loads((ASSIGNMENT_DIR / "assignment.toml").read_text())
+    path = (ASSIGNMENT_DIR / toml["solutions"] / f"{module}.py").resolve()
+    spec = importlib.util.spec_from_file_location(f"_training_dnn_reference_{module}", path)
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    return loaded
+
+
+@functools.cache
+def _digits(seed: int) -> dict:
+    """The digits split of nntrain.data.load_digits(seed), images as float32 (N, 1, 8, 8)."""
+    return _reference("data").load_digits(seed=seed, dtype=np.float32)
+
+
+# ----------------------------------------------------------------------------- torch_tasks
+TORCH_SECONDS = 120   # one training run takes ~2 s on one idle core; room for a loaded one
+IMPORT_SECONDS = 60   # the first case of a module imports torch in the worker (~2 s idle)
+HIDDEN_SPLIT = 2      # hidden cases train and test on the split of load_digits(seed=2)
+DETERMINISM = "two runs of train with the same seed and initial weights on the CPU must " \
+    "give the same model: draw every random number from generators seeded with `seed`"
+
+
+def _make(assign="model", **kwargs) -> Step:
+    """A step building make_model(64, 10, **kwargs) into `assign`."""
+    return call("torch_tasks.make_model", 64, 10, assign=assign, **kwargs)
+
+
+def _train(model, assign, **kwargs) -> Step:
+    """A step training the variable `model` on the case's X/y_train and X/y_val."""
+    return call("torch_tasks.train", ref(model), ref("X_train"), ref("y_train"), ref("X_val"),
+                ref("y_val"), assign=assign, **kwargs)
+
+
+def _split(data: dict) -> dict:
+    """The training and validation arrays of a digits split (the test set left out)."""
+    return {k: data[k] for k in ("X_train", "y_train", "X_val", "y_val")}
+
+
+def _architecture_case(id, args, hidden, keep_prob, vis, desc) -> Case:
+    """make_model(*args[, hidden, keep_prob]): its leaf layers, in order (the defaults: None)."""
+    kwargs = {} if hidden is None else {"hidden": hidden, "keep_prob": keep_prob}
+    hidden, keep_prob = hidden or (128, 64), 0.8 if keep_prob is None else keep_prob
+    return Case(
+        id=f"make_model/{id}", function="torch_tasks.make_model", inputs={},
+        steps=[call("torch_tasks.make_model", *args, assign="model", **kwargs),
+               call("probe.module_summary", ref("model"), assign="layers")],
+        checks=[prop("layers", "architecture", in_features=args[0], num_classes=args[1],
+                     hidden=list(hidden), keep_prob=keep_prob)],
+        visibility=vis, seconds=IMPORT_SECONDS, description=desc)
+
+
+def _he_case(id, hidden, vis, desc) -> Case:
+    """A fresh make_model(64, 10[, hidden]): He-normal weights and zero biases."""
+    kwargs = {} if hidden is None else {"hidden": hidden}
+    sizes = [64, *(hidden or (128, 64)), 10]
+    return Case(id=f"make_model/{id}", function="torch_tasks.make_model", inputs={},
+                steps=[_make(**kwargs), call("probe.state_arrays", ref("model"), assign="state")],
+                checks=[prop("state", "he_initialized", sizes=sizes)],
+                visibility=vis, seconds=IMPORT_SECONDS, description=desc)
+
+
+def torch_model_cases() -> list[Case]:
+    """make_model: the layers in order, dropout's p = 1 - keep_prob, He weights, zero biases."""
+    return [
+        _architecture_case("default-layers", (64, 10), None, None, "public",
+                           "make_model(64, 10): Linear, BatchNorm1d, ReLU, Dropout(0.2) twice, "
+                           "then Linear"),
+        _architecture_case("three-layers-keep0.7", (64, 10), (40, 30, 20), 0.7, "hidden",
+                           "hidden=(40, 30, 20), keep_prob=0.7: Dropout(0.3) in each block"),
+        _architecture_case("one-layer-other-sizes", (20, 3), (50,), 0.9, "hidden",
+                           "make_model(20, 3, hidden=(50,), keep_prob=0.9)"),
+        _he_case("he-init-default", None, "public",
+                 "fresh make_model(64, 10): weights N(0, 2 / fan_in), biases 0"),
+        _he_case("he-init-wide", (256, 128), "hidden",
+                 "hidden=(256, 128): weight std sqrt(2 / fan_in) within a few %, biases 0"),
+    ]
+
+
+def _determinism_case() -> Case:
+    """Two models with the same initial weights, trained with seed 5 on the CPU."""
+    data = _split(_digits(0))
+    kwargs = {"epochs": 3, "seed": 5, "device": "cpu"}
+    steps = [_make("model_a"), _make("model_b"),
+             call("model_a.state_dict", assign="initial"),
+             call("model_b.load_state_dict", ref("initial")),
+             _train("model_a", "history", **kwargs),
+             _train("model_b", "history_b", **kwargs),
+             call("torch_tasks.predict", ref("model_a"), ref("X_val"), assign="pred_a"),
+             call("torch_tasks.predict", ref("model_b"), ref("X_val"), assign="pred_b"),
+             call("numpy.stack", [ref("pred_a"), ref("pred_b")], assign="pair")]
+    return Case(id="train/history-and-determinism", function="torch_tasks.train", inputs=data,
+                steps=steps, checks=[prop("history", "training_history", epochs=3, patience=5),
+                                     prop("pair", "same_predictions", hint=DETERMINISM)],
+                visibility="public", seconds=TORCH_SECONDS, partial=True,
+                description="3 epochs on the CPU, twice from the same weights with seed 5: "
+                            "the history's format, and the same predictions both times")
+
+
+def _accuracy_case(id, thresholds, desc, flatten=False, **kwargs) -> Case:
+    """Train on the hidden split, predict its test inputs; labels stay in the checks."""
+    data = _digits(HIDDEN_SPLIT)
+    inputs = {**_split(data), "X_test": data["X_test"]}
+    if flatten:
+        inputs = {k: v.reshape(len(v), -1) if k.startswith("X") else v
+                  for k, v in inputs.items()}
+    checks = [prop("pred", "accuracy_at_least", label=f"accuracy >= {t:.0%}",
+                   labels=data["y_test"], threshold=t) for t in thresholds]
+    return Case(
+        id=f"train/{id}", function="torch_tasks.train", inputs=inputs,
+        steps=[_make(), _train("model", "history", **kwargs),
+               call("torch_tasks.predict", ref("model"), ref("X_test"), assign="pred"),
+               call("probe.torch_device", assign="device")],
+        checks=[*checks, record("device", "_device_note")], visibility="hidden",
+        seconds=TORCH_SECONDS, partial=True, description=desc)
+
+
+def torch_train_cases() -> list[Case]:
+    """train: history and determinism (public), held-out accuracy (hidden, partial credit)."""
+    return [
+        _determinism_case(),
+        _accuracy_case("held-out-accuracy", (0.90, 0.95),
+                       "make_model(64, 10) trained with every default; half the points at "
+                       "90 % held-out accuracy, all at 95 % (the reference: 97-99 %)"),
+        _accuracy_case("flat-inputs-accuracy", (0.90,),
+                       "inputs of shape (N, 64), seed 1, 15 epochs: 90 % held-out accuracy",
+                       flatten=True, seed=1, epochs=15),
+    ]
+
+
+def torch_predict_cases() -> list[Case]:
+    """predict: int64 labels of shape (N,), eval mode (dropout off, running statistics)."""
+    public, hidden = _digits(0), _digits(HIDDEN_SPLIT)
+    X_val = public["X_val"]
+    labels = Case(
+        id="predict/int64-labels", function="torch_tasks.predict", inputs={"X": X_val},
+        steps=[_make(), call("torch_tasks.predict", ref("model"), ref("X"), assign="pred")],
+        checks=[prop("pred", "int_labels", n=len(X_val), num_classes=10)], visibility="public",
+        seconds=IMPORT_SECONDS,
+        description="a fresh model's predictions for 300 images: int64, shape (300,)")
+    steps = [_make(), call("torch_tasks.predict", ref("model"), ref("X"), assign="p1"),
+             call("torch_tasks.predict", ref("model"), ref("X"), assign="p2"),
+             attr("model.training", assign="mode"),
+             call("numpy.asarray", ref("mode"), assign="training"),
+             call("numpy.stack", [ref("p1"), ref("p2")], assign="pair"),
+             call("torch_tasks.predict", ref("model"), ref("one"), assign="p_one")]
+    eval_mode = Case(
+        id="predict/eval-mode", function="torch_tasks.predict",
+        inputs={"X": hidden["X_val"], "one": hidden["X_val"][:1]}, steps=steps,
+        checks=[prop("pair", "same_predictions",
+                     hint="predict must call model.eval() (dropout off) before the forward pass"),
+                prop("training", "mode_restored"),
+                prop("p_one", "int_labels", n=1, num_classes=10)],
+        visibility="hidden", seconds=IMPORT_SECONDS,
+        description="a model in train mode: two calls agree (dropout off), a single image "
+                    "works (batch norm's running statistics), the mode is restored")
+    X_test = hidden["X_test"]
+    steps = [_make(), _train("model", "history", epochs=2, device="cpu"),
+             call("torch_tasks.predict", ref("model"), ref("X_test"), assign="pred"),
+             call("torch_tasks.predict", ref("model"), ref("X_flat"), assign="pred_flat"),
+             call("numpy.stack", [ref("pred"), ref("pred_flat")], assign="pair")]
+    trained = Case(
+        id="predict/after-training", function="torch_tasks.predict",
+        inputs={**_split(hidden), "X_test": X_test, "X_flat": X_test.reshape(len(X_test), -1)},
+        steps=steps,
+        checks=[prop("pred", "accuracy_at_least", labels=hidden["y_test"], threshold=0.5),
+                prop("pair", "same_predictions",
+                     hint="images (N, 1, 8, 8) and the same images flattened to (N, 64) must "
+                          "give the same labels (in eval mode: no dropout)")],
+        visibility="hidden", seconds=TORCH_SECONDS,
+        description="after 2 epochs of train: labels agree with the held-out ones (>= 50 %), "
+                    "the same for images and flattened inputs")
+    return [labels, eval_mode, trained]
+
+
+# ----------------------------------------------------------------------------- mode connectivity
+MLP_SHAPES = {"W1": (6, 4), "b1": (4,), "W2": (4, 3), "b2": (3,)}
+DEEP_SHAPES = {"W1": (5, 7), "b1": (7,), "W2": (7, 6), "b2": (6,), "W3": (6, 4), "b3": (4,),
+               "W4": (4, 2), "b4": (2,)}
+ENDPOINT_EPOCHS = 30   # train_mlp's default is 60; 30 give endpoints as good, in half the time
+# On the digits the trained curve's barrier is under 2 % of the line's (0.000-0.03 nats against
+# 1.7-1.9); 50 Adam steps reach 8-16 %, a bend trained at t = 0.5 only 2-9 %; the midpoint
+# (untrained: the curve is the line) keeps 100 %.
+BARRIER_FRACTION = 0.25
+
+
+def _params(seed, shapes=None, dtype=np.float64) -> dict:
+    """A parameter dict of standard normal arrays of `shapes` (MLP_SHAPES by default)."""
+    rng = _rng(seed)
+    return {k: rng.standard_normal(s).astype(dtype) for k, s in (shapes or MLP_SHAPES).items()}
+
+
+def _curve_case(name, id, names, t, vis, desc, shapes=None, dtype=np.float64, seed=0):
+    """Case `name`/`id`: the point at t, key by key against the reference; inputs unchanged."""
+    shapes = shapes or MLP_SHAPES
+    inputs = {n: _params(seed + k, shapes, dtype) for k, n in enumerate(names)}
+    steps = [call(f"mode_connectivity.{name}", *[ref(n) for n in names], t, assign="point")]
+    steps += [call("point.get", key, assign=f"point_{key}") for key in shapes]
+    tol = F32 if dtype == np.float32 else {}
+    checks = [prop("point", "dict_keys", keys=list(shapes)),
+              *[close(f"point_{key}", **tol) for key in shapes],
+              *[prop(n, "unchanged_dict", original=ref(n)) for n in names]]
+    return Case(id=f"{name}/{id}", function=f"mode_connectivity.{name}", inputs=inputs,
+                steps=steps, checks=checks, visibility=vis, seconds=IMPORT_SECONDS,
+                description=desc)
+
+
+def curve_point_cases() -> list[Case]:
+    """bezier_point and line_point: the formulas per key, endpoints, float32, any depth."""
+    cases = []
+    for k, (name, names) in enumerate((("bezier_point", ("w1", "theta", "w2")),
+                                       ("line_point", ("w1", "w2")))):
+        seed = 1300 + 10 * k
+        cases += [
+            _curve_case(name, "t-0.3", names, 0.3, "public",
+                        "a two-layer MLP's parameters at t = 0.3", seed=seed),
+            _curve_case(name, "t-0", names, 0.0, "hidden", "t = 0 gives w1", seed=seed + 1),
+            _curve_case(name, "t-1", names, 1, "hidden", "t = 1 (an int) gives w2",
+                        seed=seed + 2),
+            _curve_case(name, "float32", names, 0.7, "hidden",
+                        "float32 parameters stay float32", dtype=np.float32, seed=seed + 3),
+            _curve_case(name, "four-layers", names, 0.55, "hidden",
+                        "eight keys (W1..W4, b1..b4): every key of w1", shapes=DEEP_SHAPES,
+                        seed=seed + 4),
+        ]
+    return cases
+
+
+@functools.cache
+def _endpoints(split: int, sizes: tuple, seeds: tuple) -> tuple[dict, dict]:
+    """Two MLPs trained in the harness on the split's training set (reference train_mlp)."""
+    import torch
+
+    data, mc = _digits(split), _reference("mode_connectivity")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny models: threads only fight over busy cores (~40x slower)
+    try:
+        return tuple(mc.train_mlp(data["X_train"], data["y_train"], sizes=sizes, seed=s,
+                                  epochs=ENDPOINT_EPOCHS, device="cpu") for s in seeds)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit_case(id, split, sizes, seeds, evaluate, vis, desc, dtype=np.float64,
+              **kwargs) -> Case:
+    """fit_bezier on the training set; the barrier measured in the harness on `evaluate`."""
+    data = _digits(split)
+    X_eval, y_eval = data[f"X_{evaluate}"], data[f"y_{evaluate}"]
+    public, eval_arrays = vis == "public", {"X_eval": X_eval, "y_eval": y_eval}
+
+    def make_inputs():  # the endpoints are trained only when this case first runs
+        w1, w2 = ({k: v.astype(dtype) for k, v in w.items()}
+                  for w in _endpoints(split, sizes, seeds))
+        inputs = {"w1": w1, "w2": w2, "X": data["X_train"], "y": data["y_train"]}
+        if public:  # public checks ship as JSON: their arrays travel as inputs
+            inputs.update(eval_arrays)
+        return inputs
+
+    inputs = LazyInputs(make_inputs)
+    if public:
+        X_eval, y_eval = ref("X_eval"), ref("y_eval")
+    return Case(
+        id=f"fit_bezier/{id}", function="mode_connectivity.fit_bezier", inputs=inputs,
+        steps=[call("mode_connectivity.fit_bezier", ref("w1"), ref("w2"), ref("X"), ref("y"),
+                    assign="theta", **kwargs)],
+        checks=[prop("theta", "bend_lowers_barrier", w1=ref("w1"), w2=ref("w2"), X=X_eval,
+                     y=y_eval, fraction=BARRIER_FRACTION)],
+        visibility=vis, seconds=TORCH_SECONDS, description=desc)
+
+
+def fit_bezier_cases() -> list[Case]:
+    """fit_bezier: the trained bend lowers the barrier between two endpoints."""
+    return [
+        _fit_case("digits-seeds-1-2", 0, (64, 32, 32, 10), (1, 2), "val", "public",
+                  "endpoints 64-32-32-10 (seeds 1, 2), bend fitted with the defaults: the "
+                  "curve's barrier on the validation set below 0.25 x the line's"),
+        _fit_case("held-out-seeds-3-4", HIDDEN_SPLIT, (64, 40, 24, 10), (3, 4), "test",
+                  "hidden", "endpoints 64-40-24-10 (seeds 3, 4), steps=500, seed=3: the "
+                  "barrier on held-out data below 0.25 x the line's", steps=500, seed=3),
+        _fit_case("float32-other-settings", HIDDEN_SPLIT, (64, 32, 32, 10), (5, 6), "test",
+                  "hidden", "float32 endpoints (seeds 5, 6); steps=300, lr=0.02, "
+                  "batch_size=64, seed=7 passed explicitly: the barrier on held-out data",
+                  dtype=np.float32, steps=300, lr=0.02, batch_size=64, seed=7),
+    ]

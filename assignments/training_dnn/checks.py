@@ -295,3 +295,284 @@ def noised(got, x, std):
     if abs(_kurtosis(noise) - 3) > 0.25:
         return "the noise does not look Gaussian: draw it with rng.normal"
     return None
+
+
+# ----------------------------------------------------------------------------- torch_tasks
+# A torch model stays in the worker; these checks see plain data about it (the worker's
+# probes): a list of its layers, its state_dict as arrays, or its predictions.
+def _layer_plan(in_features, num_classes, hidden, keep_prob) -> list[dict]:
+    """The layers make_model(in_features, num_classes, hidden, keep_prob) must build."""
+    plan, dim = [], in_features
+    for h in hidden:
+        plan += [{"type": "Linear", "in_features": dim, "out_features": h},
+                 {"type": "BatchNorm1d", "num_features": h}, {"type": "ReLU"},
+                 {"type": "Dropout", "p": 1 - keep_prob}]
+        dim = h
+    return plan + [{"type": "Linear", "in_features": dim, "out_features": num_classes}]
+
+
+def _layer_mismatch(i: int, got: dict, want: dict, keep_prob: float):
+    """None when layer `i` matches `want`, else what differs."""
+    if got.get("type") != want["type"]:
+        return (f"layer {i} is {got.get('type')}, expected {want['type']} (per hidden layer: "
+                "Linear -> BatchNorm1d -> ReLU -> Dropout, then a final Linear)")
+    for key, value in want.items():
+        if key == "type":
+            continue
+        have = got.get(key)
+        if key == "p" and isinstance(have, (int, float)) and np.isclose(have, keep_prob) \
+                and not np.isclose(value, keep_prob):
+            return (f"layer {i} is Dropout(p={have:g}) for keep_prob = {keep_prob:g}: "
+                    "nn.Dropout takes the probability of DROPPING a unit, use 1 - keep_prob")
+        if not isinstance(have, (int, float)) or not np.isclose(have, value, atol=1e-9):
+            return f"layer {i} ({want['type']}) has {key} = {have!r}, expected {value:g}"
+    return None
+
+
+def architecture(got, in_features, num_classes, hidden, keep_prob):
+    """The model's leaf layers (probe.module_summary) are exactly the SPEC's, in order."""
+    if not isinstance(got, list) or not all(isinstance(layer, dict) for layer in got):
+        return f"expected the model's list of layers, received {_describe(got)}"
+    plan = _layer_plan(in_features, num_classes, hidden, keep_prob)
+    if len(got) != len(plan):
+        types = ", ".join(str(layer.get("type")) for layer in got)
+        return (f"expected {len(plan)} layers (4 per hidden layer for hidden = "
+                f"{tuple(hidden)}, then a Linear), found {len(got)}: [{types}]")
+    for i, (layer, want) in enumerate(zip(got, plan, strict=True)):
+        why = _layer_mismatch(i, layer, want, keep_prob)
+        if why:
+            return why
+    return None
+
+
+def _init_hint(ratio: float, fan_in: int, fan_out: int) -> str:
+    """What a weight standard deviation of `ratio` times He's suggests."""
+    guesses = {"Xavier's 1 / fan_in": np.sqrt(0.5),
+               "PyTorch's default nn.Linear init (uniform, 1 / (3 fan_in))": np.sqrt(1 / 6),
+               "fan_out instead of fan_in": np.sqrt(fan_in / fan_out)}
+    names = [name for name, value in guesses.items() if abs(ratio / value - 1) < 0.05]
+    return f" (that looks like {' or '.join(names)})" if names else ""
+
+
+def _he_layer(index: int, W: np.ndarray):
+    """None when the Linear weight W (out, in) looks like N(0, 2 / fan_in) draws."""
+    fan_out, fan_in = W.shape
+    values = W.astype(np.float64).ravel()
+    std = np.sqrt(2 / fan_in)
+    if abs(values.mean()) > 6 * std / np.sqrt(values.size):
+        return f"Linear layer {index}'s weights have mean {values.mean():.3g}, not about 0"
+    ratio = values.std() / std
+    if abs(ratio - 1) > max(0.03, 5 / np.sqrt(2 * values.size)):
+        return (f"Linear layer {index} ({fan_in} -> {fan_out}) has weight std "
+                f"{values.std():.4g}; He initialization gives sqrt(2 / fan_in) = {std:.4g}"
+                + _init_hint(ratio, fan_in, fan_out))
+    if values.size >= 10_000 and abs(_kurtosis(values) - 3) > 0.3:
+        return (f"Linear layer {index}'s weights do not look normally distributed (kurtosis "
+                f"{_kurtosis(values):.2f}, a normal has 3): use nn.init.kaiming_normal_")
+    return None
+
+
+def he_initialized(got, sizes):
+    """A fresh model's state (probe.state_arrays): He-normal Linear weights, zero biases.
+
+    `sizes` = (in_features, H1, ..., HL, num_classes); the Linear weights are the 2-D
+    entries of the state, in order, with torch's shape (fan_out, fan_in).
+    """
+    if not isinstance(got, dict) or not all(isinstance(v, np.ndarray) for v in got.values()):
+        return f"expected the model's state as a dict of arrays, received {_describe(got)}"
+    weights = [k for k, v in got.items() if v.ndim == 2]
+    shapes = [(b, a) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+    if [got[k].shape for k in weights] != shapes:
+        return (f"expected Linear weights of shapes {shapes} (out, in), found "
+                f"{[got[k].shape for k in weights]}")
+    for index, key in enumerate(weights):
+        why = _he_layer(index, got[key])
+        if why:
+            return why
+        bias = got.get(key.rsplit(".", 1)[0] + ".bias") if "." in key else None
+        if bias is None:
+            return f"Linear layer {index} has no bias"
+        if np.any(bias != 0):
+            return f"Linear layer {index}'s bias is not all zeros (nn.init.zeros_)"
+    return None
+
+
+def _crossing(value) -> str:
+    """_describe, or what a value that could not leave the worker was (e.g. a Tensor)."""
+    what = getattr(value, "what", None)
+    if isinstance(what, str) and type(value).__name__ == "Unsupported":
+        return f"a {what}, which cannot be graded: return NumPy arrays (.cpu().numpy())"
+    return _describe(value)
+
+
+def _labels(got, n):
+    """(array, None) for an integer array of shape (n,), else (None, why)."""
+    if not isinstance(got, np.ndarray):
+        return None, f"expected an array of class labels, received {_crossing(got)}"
+    if got.dtype.kind not in "iu":
+        return None, (f"wrong dtype: predictions must be int64 class labels, received dtype "
+                      f"{got.dtype} (argmax over the classes, then .astype(np.int64))")
+    if got.shape != (n,):
+        return None, f"wrong shape: expected ({n},), one label per input, received {got.shape}"
+    return got, None
+
+
+def int_labels(got, n, num_classes):
+    """Predictions: an int64 array of shape (n,) with values in [0, num_classes)."""
+    arr, why = _labels(got, n)
+    if why:
+        return why
+    if arr.dtype != np.int64:
+        return (f"wrong dtype: expected int64 class labels, received {arr.dtype} "
+                "(.astype(np.int64))")
+    if arr.size and (arr.min() < 0 or arr.max() >= num_classes):
+        return f"labels must lie in [0, {num_classes}); received {arr.min()} to {arr.max()}"
+    return None
+
+
+def accuracy_at_least(got, labels, threshold):
+    """Integer predictions of shape labels.shape agree with `labels` on >= `threshold`."""
+    labels = np.asarray(labels)
+    arr, why = _labels(got, len(labels))
+    if why:
+        return why
+    accuracy = float(np.mean(arr == labels))
+    if accuracy >= threshold:
+        return None
+    message = f"held-out accuracy {accuracy:.1%}, below the {threshold:.0%} this check needs"
+    if len(np.unique(arr)) == 1:
+        message += f" (every prediction is class {arr[0]}: did the model train?)"
+    return message
+
+
+def same_predictions(got, hint):
+    """Rows of a stacked (k, N) array of predictions are all equal; `hint` says why not."""
+    if not isinstance(got, np.ndarray) or got.ndim != 2 or got.shape[0] < 2:
+        return f"expected stacked predictions of shape (k, N), received {_describe(got)}"
+    if not all(np.array_equal(got[0], row) for row in got[1:]):
+        differ = int(np.sum(np.any(got != got[0], axis=0)))
+        return f"{differ} of {got.shape[1]} predictions differ: {hint}"
+    return None
+
+
+def _index(value):
+    """An integer from an int or a one-value integer array (a NumPy integer), else None."""
+    if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "iu":
+        return int(value.item())
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def training_history(got, epochs, patience):
+    """train's history: per-epoch losses and accuracies, and the epoch of the kept weights."""
+    if not isinstance(got, dict) or not {"train_loss", "val_acc", "best_epoch"} <= set(got):
+        return ("expected a dict with the keys 'train_loss', 'val_acc' and 'best_epoch', "
+                f"received {_describe(got) if not isinstance(got, dict) else sorted(got)}")
+    losses, accs = got["train_loss"], got["val_acc"]
+    if not isinstance(losses, list) or not isinstance(accs, list) or len(losses) != len(accs):
+        return "'train_loss' and 'val_acc' must be lists with one number per epoch run"
+    if not 1 <= len(accs) <= epochs:
+        return f"the history has {len(accs)} epochs; train for 1 to epochs = {epochs}"
+    try:
+        losses = np.asarray(losses, dtype=float).reshape(len(accs))
+        accs = np.asarray(accs, dtype=float).reshape(len(accs))
+    except (TypeError, ValueError):
+        return "'train_loss' and 'val_acc' must hold plain numbers (use .item())"
+    if not np.all(np.isfinite(losses)) or np.any((accs < 0) | (accs > 1)):
+        return "the losses must be finite and the accuracies within [0, 1]"
+    best = _index(got["best_epoch"])
+    if best is None or not 0 <= best < len(accs):
+        return (f"'best_epoch' must be an int index into the {len(accs)} epochs, not "
+                f"{_describe(got['best_epoch'])}")
+    if accs[best] < accs.max():
+        return (f"'best_epoch' = {best} has validation accuracy {accs[best]:.3f}, but epoch "
+                f"{int(accs.argmax())} reached {accs.max():.3f}: keep the best weights")
+    if len(accs) < epochs and len(accs) - 1 - best < patience:
+        return (f"training stopped after {len(accs)} of {epochs} epochs, only "
+                f"{len(accs) - 1 - best} after the best one ({best}); early stopping waits "
+                f"patience = {patience} epochs without improvement")
+    return None
+
+
+def mode_restored(got):
+    """model.training after predict on a model in train mode (a one-value bool array) is True."""
+    if not isinstance(got, np.ndarray) or got.dtype != bool or got.size != 1:
+        return f"expected the model's training flag, received {_describe(got)}"
+    if not got.item():
+        return ("predict left the model in eval mode: restore its mode afterwards "
+                "(model.train(was_training))")
+    return None
+
+
+def _device_note(got):
+    """The note recorded with a training case: where the worker's torch computed."""
+    return f"torch device in the grader: {got}"
+
+
+# ----------------------------------------------------------------------------- mode connectivity
+def _mlp_scores(params: dict, X: np.ndarray) -> np.ndarray:
+    """The SPEC's ReLU MLP: h = max(0, h Wl + bl) for l < L, scores = h WL + bL (float64)."""
+    h = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+    layers = sum(1 for k in params if k.startswith("W"))
+    for l in range(1, layers + 1):
+        h = h @ params[f"W{l}"].astype(np.float64) + params[f"b{l}"].astype(np.float64)
+        if l < layers:
+            h = np.maximum(h, 0)
+    return h
+
+
+def _mean_cross_entropy(scores: np.ndarray, y: np.ndarray) -> float:
+    """Mean softmax cross-entropy in nats, computed stably."""
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    log_z = np.log(np.exp(shifted).sum(axis=1))
+    return float(np.mean(log_z - shifted[np.arange(len(y)), y]))
+
+
+def _barrier(losses: np.ndarray, ts: np.ndarray) -> float:
+    """Largest excess of the losses over the chord between the two endpoint losses."""
+    return float(np.max(losses - ((1 - ts) * losses[0] + ts * losses[-1])))
+
+
+def _path_barrier(point, X, y, num_t: int) -> float:
+    """The barrier of the path t -> point(t) (a param dict) on (X, y)."""
+    ts = np.linspace(0.0, 1.0, num_t)
+    losses = np.array([_mean_cross_entropy(_mlp_scores(point(t), X), y) for t in ts])
+    return _barrier(losses, ts)
+
+
+def _bend_problem(got, w1):
+    """None when `got` is a dict of finite floating arrays with w1's keys and shapes."""
+    if not isinstance(got, dict):
+        return f"expected theta as a dict of arrays, received {_describe(got)}"
+    if set(got) != set(w1):
+        return f"theta must have the keys of w1, {sorted(w1)}; received {sorted(got)}"
+    for k, value in w1.items():
+        if not isinstance(got[k], np.ndarray) or got[k].dtype.kind != "f":
+            return f"theta[{k!r}] should be a floating-point array, received {_crossing(got[k])}"
+        if got[k].shape != value.shape:
+            return f"theta[{k!r}] has shape {got[k].shape}; w1[{k!r}] has {value.shape}"
+        if not np.all(np.isfinite(got[k])):
+            return f"theta[{k!r}] holds NaN or inf"
+    return None
+
+
+def bend_lowers_barrier(got, w1, w2, X, y, fraction, num_t=21):
+    """The Bezier curve through the bend `got` has a barrier below `fraction` x the line's.
+
+    The barrier of a path is its largest excess loss (mean cross-entropy on X, y, at
+    num_t equally spaced t) over the straight interpolation of the two endpoint losses.
+    """
+    why = _bend_problem(got, w1)
+    if why:
+        return why
+    y = np.asarray(y)
+    line = _path_barrier(lambda t: {k: (1 - t) * w1[k] + t * w2[k] for k in w1}, X, y, num_t)
+    curve = _path_barrier(
+        lambda t: {k: (1 - t) ** 2 * w1[k] + 2 * t * (1 - t) * got[k] + t ** 2 * w2[k]
+                   for k in w1}, X, y, num_t)
+    if curve < fraction * line:
+        return None
+    message = (f"the curve's loss barrier is {curve:.3g} nats, the straight line's "
+               f"{line:.3g}: a trained bend brings it below {fraction:g} x the line's")
+    if all(np.allclose(got[k], (w1[k] + w2[k]) / 2) for k in w1):
+        message += " (theta is still the midpoint (w1 + w2) / 2: did it train?)"
+    return message

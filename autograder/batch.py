@@ -1,52 +1,104 @@
 """Grading many submissions: one row each, always, in parallel, resumable.
 
 For every submission the batch writes, atomically, ``OUT/<name>/results.json``
-(Gradescope's schema), ``OUT/<name>/feedback.md`` and ``OUT/<name>/grade.json`` (the full
-result, which marks the submission as done for ``--resume``), then ``OUT/gradebook.csv``
-from all the ``grade.json`` files, so the gradebook is the same whatever the order or the
-number of workers.
+(Gradescope's schema), ``OUT/<name>/feedback.md`` and ``feedback.html``, and last
+``OUT/<name>/grade.json`` (the full result, which marks the submission as done for
+``--resume``). Then ``OUT/gradebook.csv`` is rebuilt from all the ``grade.json`` files, so
+the gradebook is the same whatever the order, the number of workers or the interruptions;
+and ``OUT/summary/`` holds the class statistics (see `autograder.summary`).
+
+Parallelism. The harness does real CPU work per case (encoding, judging), so submissions
+are graded in a pool of harness *processes* (spawned, one submission at a time each), not
+threads sharing one GIL. Every expected value is computed once, before the pool starts,
+and handed to each process, which grades with `grade_one` in its own sandboxed worker.
+With one worker there is no pool: this process grades, one submission after another
+(half the memory: a harness process holds the assignment's cases).
+With ``BatchOptions.cluster`` the same work goes to a Dask scheduler instead
+(`autograder.cluster`). Either way a result crosses back as a plain JSON-able dict.
+
+A batch killed with SIGKILL loses nothing that was written: the next run with ``resume``
+skips every submission whose ``grade.json`` exists, and first kills whatever processes
+the killed run's sandboxes left under uids no live batch holds (`sweep_orphans`).
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 import traceback
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from autograder import results as out
+from autograder import sandbox
 from autograder.assignment import Assignment
-from autograder.grading import GradeOptions, Oracle, SubmissionResult, assemble, grade_package
+from autograder.grading import (
+    CaseResult,
+    FunctionResult,
+    GradeOptions,
+    Oracle,
+    QuestionResult,
+    SubmissionResult,
+    assemble,
+    grade_package,
+    select_cases,
+)
+from autograder.session import Outcome
 from autograder.submission import prepare, submission_name
 
 
 @dataclass
 class BatchOptions:
+    """How to run a batch.
+
+    - workers: submissions graded side by side (local harness processes).
+    - resume: skip submissions that already have a complete ``grade.json``.
+    - only: regrade just these submission names (others are left untouched).
+    - quiet: no progress output.
+    - grade: options for each submission (isolation, questions, visibility).
+    - cluster: a Dask scheduler address ("tcp://host:8786"); None grades locally.
+    - summary: write ``OUT/summary/`` after the gradebook.
+    """
+
     workers: int = 1
     resume: bool = False
     only: tuple[str, ...] = ()
     quiet: bool = False
-    grade: GradeOptions = None
+    grade: GradeOptions | None = None
+    cluster: str | None = None
+    summary: bool = True
 
 
-class LockedOracle(Oracle):
-    """An Oracle safe to share between grading threads."""
+@dataclass
+class Task:
+    """One submission to grade: its unique name and where it is."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.lock = threading.Lock()
-
-    def expected(self, case):
-        with self.lock:
-            return super().expected(case)
+    name: str
+    path: Path
 
 
+@dataclass
+class Plan:
+    """Every submission of the batch, and those this run grades."""
+
+    named: list[Task]
+    todo: list[Task] = field(default_factory=list)
+    skipped: int = 0
+
+
+class UnknownSubmissions(ValueError):
+    """`--only` named submissions that are not in the batch."""
+
+
+# ----------------------------------------------------------------------------- results
 def failed_result(assignment: Assignment, name: str, status: str, message: str,
                   options: GradeOptions) -> SubmissionResult:
     """A row for a submission that could not be graded at all: zero everywhere."""
@@ -54,6 +106,36 @@ def failed_result(assignment: Assignment, name: str, status: str, message: str,
     return SubmissionResult(submission=name, status=status, message=message, score=0.0,
                             max_score=sum(q.points for q in questions if not q.extra_credit),
                             questions=questions)
+
+
+def failed_dict(assignment: Assignment, name: str, status: str, message: str,
+                options: GradeOptions) -> dict:
+    """`failed_result` as the JSON-able dict that crosses process boundaries."""
+    return failed_result(assignment, name, status, message, options).to_dict()
+
+
+def _case_result(data: dict) -> CaseResult:
+    """A CaseResult from its dict, ignoring keys this version does not know."""
+    known = {f.name for f in fields(CaseResult)}
+    return CaseResult(**{k: v for k, v in data.items() if k in known})
+
+
+def result_from_dict(data: dict) -> SubmissionResult:
+    """Rebuild a `SubmissionResult` from `SubmissionResult.to_dict()` (plain JSON data)."""
+    questions = []
+    for q in data.get("questions", []):
+        functions = [
+            FunctionResult(f["name"], f["question"], f["points"], f["score"],
+                           [_case_result(c) for c in f["cases"]])
+            for f in q["functions"]
+        ]
+        questions.append(QuestionResult(q["id"], q["title"], q["points"], q["score"],
+                                        functions, q.get("extra_credit", False)))
+    return SubmissionResult(
+        submission=data["submission"], status=data["status"], message=data.get("message", ""),
+        score=data["score"], max_score=data["max_score"], questions=questions,
+        isolation=list(data.get("isolation", [])), seconds=data.get("seconds", 0.0),
+        worker_starts=data.get("worker_starts", 0))
 
 
 def grade_one(assignment: Assignment, path: Path, name: str, oracle: Oracle,
@@ -65,18 +147,51 @@ def grade_one(assignment: Assignment, path: Path, name: str, oracle: Oracle,
         if prepared.package_dir is None:
             return failed_result(assignment, name, prepared.status, prepared.message, options)
         result = grade_package(assignment, prepared.package_dir, oracle, name, options)
-        notes = [prepared.message] if prepared.message and prepared.status == "ok" else []
-        notes += prepared.warnings
-        result.message = "\n".join(n for n in notes if n)
+        result.message = prepared_notes(prepared)
         return result
     except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
-        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        return failed_result(assignment, name, "grader-error",
-                             f"the grader failed on this submission: {detail}", options)
+        return failed_result(assignment, name, "grader-error", grader_error(exc), options)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def prepared_notes(prepared) -> str:
+    """The notes of a successful `prepare`, as the submission's message."""
+    notes = [prepared.message] if prepared.message and prepared.status == "ok" else []
+    notes += prepared.warnings
+    return "\n".join(n for n in notes if n)
+
+
+def grader_error(exc: BaseException) -> str:
+    """Plain words for a failure of the grader itself."""
+    detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return f"the grader failed on this submission: {detail}"
+
+
+def write_submission(result: dict, out_dir: Path) -> None:
+    """results.json, feedback.md and .html, then grade.json (the done marker), atomically."""
+    from autograder.summary import feedback_html
+
+    folder = out_dir / result["submission"]
+    typed = result_from_dict(result)
+    out.write_results(typed, folder)
+    out.atomic_write(folder / "feedback.html", feedback_html(typed))
+    out.atomic_write(folder / "grade.json", json.dumps(result, indent=1))
+
+
+# ----------------------------------------------------------------------------- the oracle
+def precompute(assignment: Assignment, options: GradeOptions) -> dict[str, Outcome]:
+    """Every expected outcome the selected cases need, computed once, here."""
+    cases = select_cases(assignment, assignment.cases(), options)
+    if not any(c.needs_reference for c in cases):
+        return {}
+    oracle = Oracle(assignment.solutions)
+    for case in cases:
+        oracle.expected(case)
+    return dict(oracle.cache)
+
+
+# ----------------------------------------------------------------------------- planning
 def unique_names(paths: list[Path]) -> list[tuple[str, Path]]:
     """Submission names, made unique with a numeric suffix where two collide."""
     seen: dict[str, int] = {}
@@ -89,65 +204,238 @@ def unique_names(paths: list[Path]) -> list[tuple[str, Path]]:
     return named
 
 
-def is_done(folder: Path) -> bool:
+def read_done(folder: Path) -> dict | None:
+    """The complete grade.json of a submission folder, or None."""
     try:
         data = json.loads((folder / "grade.json").read_text())
-        return isinstance(data, dict) and "score" in data
     except (OSError, ValueError):
-        return False
+        return None
+    return data if isinstance(data, dict) and "score" in data else None
 
 
+def is_done(folder: Path) -> bool:
+    return read_done(folder) is not None
+
+
+def plan(paths: list[Path], out_dir: Path, options: BatchOptions) -> Plan:
+    """Which submissions this run grades: `only` names, else all (less done ones on resume)."""
+    named = [Task(n, p) for n, p in unique_names(paths)]
+    names = {t.name for t in named}
+    unknown = sorted(set(options.only) - names)
+    if unknown:
+        raise UnknownSubmissions(f"--only: not in this batch: {', '.join(unknown)} "
+                                 f"(names: {', '.join(sorted(names)[:20])})")
+    if options.only:
+        todo = [t for t in named if t.name in options.only]
+    elif options.resume:
+        todo = [t for t in named if not is_done(out_dir / t.name)]
+    else:
+        todo = list(named)
+    return Plan(named, todo, len(named) - len(todo))
+
+
+# ----------------------------------------------------------------------------- progress
 class Progress:
     """A tqdm bar on a terminal, plain log lines otherwise, nothing when quiet."""
 
-    def __init__(self, total: int, quiet: bool):
+    def __init__(self, total: int, quiet: bool, skipped: int = 0, stream=None):
+        self.stream = stream or sys.stderr
         self.quiet, self.total, self.done, self.start = quiet, total, 0, time.monotonic()
         self.bar = None
-        if not quiet and sys.stderr.isatty():
+        if quiet:
+            return
+        if skipped:
+            print(f"resuming: {skipped} already graded, {total} to grade",
+                  file=self.stream, flush=True)
+        if self.stream.isatty():
             from tqdm import tqdm
-            self.bar = tqdm(total=total, unit="sub", desc="grading", file=sys.stderr)
+            self.bar = tqdm(total=total, unit="sub", desc="grading", file=self.stream,
+                            dynamic_ncols=True)
 
-    def update(self, result: SubmissionResult):
+    def update(self, result: dict):
+        """One more submission graded."""
         self.done += 1
+        name, status = result["submission"], result["status"]
         if self.bar is not None:
-            self.bar.set_postfix_str(result.submission[:24])
+            self.bar.set_postfix_str(f"{name[:24]} {status}")
             self.bar.update(1)
         elif not self.quiet:
             rate = self.done / max(time.monotonic() - self.start, 1e-9)
             eta = (self.total - self.done) / rate if rate else 0
-            print(f"[{self.done}/{self.total}] {result.submission}: {result.status} "
-                  f"{result.score:g}/{result.max_score:g} ({rate:.2f}/s, eta {eta:.0f}s)",
-                  file=sys.stderr, flush=True)
+            print(f"[{self.done}/{self.total}] {name}: {status} "
+                  f"{result['score']:g}/{result['max_score']:g} ({rate:.2f}/s, eta {eta:.0f}s)",
+                  file=self.stream, flush=True)
 
     def close(self):
         if self.bar is not None:
             self.bar.close()
 
 
+# ----------------------------------------------------------------------------- local pool
+_CHILD: dict = {}
+
+
+def _child_init(assignment: Assignment, store: dict, options: GradeOptions) -> None:
+    """A harness process: the assignment, its expected values, and the sandbox probed."""
+    if options.isolation == "auto":
+        sandbox.probe()  # measure the machine's isolation once, before the first task
+    _CHILD.update(assignment=assignment, oracle=Oracle(store=store), options=options)
+
+
+def _child_grade(name: str, path: str) -> dict:
+    """Grade one submission in a harness process; a plain dict back."""
+    result = grade_one(_CHILD["assignment"], Path(path), name, _CHILD["oracle"],
+                       _CHILD["options"])
+    return result.to_dict()
+
+
+def _new_pool(assignment: Assignment, store: dict, options: GradeOptions,
+              workers: int) -> ProcessPoolExecutor:
+    """Spawned harness processes, handed the generated cases (generating them again can
+    cost seconds and import what the cases need, e.g. torch) and the expected values."""
+    assignment.cases()
+    portable = replace(assignment, _checks=None)  # a loaded module does not pickle
+    return ProcessPoolExecutor(max_workers=workers,
+                               mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_child_init, initargs=(portable, store, options))
+
+
+def run_local(assignment: Assignment, tasks: list[Task], options: GradeOptions,
+              workers: int) -> Iterator[dict]:
+    """Grade `tasks` in `workers` harness processes, yielding results as they finish.
+
+    If a harness process dies (the kernel's OOM killer, say), every submission the pool
+    still held is tried again in a new pool, and those caught in a second break are
+    tried once more each in a pool of its own: only a submission that kills its own
+    harness process is reported as a grader error.
+    """
+    store = precompute(assignment, options)
+    suspects = yield from _pool_round(assignment, tasks, store, options, workers)
+    suspects = yield from _pool_round(assignment, suspects, store, options, workers)
+    for task in suspects:
+        if (yield from _pool_round(assignment, [task], store, options, 1)):
+            yield failed_dict(assignment, task.name, "grader-error",
+                              "the grading process died on this submission (out of memory?)",
+                              options)
+
+
+def _pool_round(assignment: Assignment, tasks: list[Task], store: dict,
+                options: GradeOptions, workers: int):
+    """Grade `tasks` in one pool, yielding results; returns the tasks its breaking lost."""
+    if not tasks:
+        return []
+    lost = []
+    pool = _new_pool(assignment, store, options, max(1, min(workers, len(tasks))))
+    try:
+        futures = {pool.submit(_child_grade, t.name, str(t.path)): t for t in tasks}
+        for future in as_completed(futures):
+            task = futures[future]
+            try:
+                yield future.result()
+            except BrokenProcessPool:
+                lost.append(task)
+            except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
+                yield failed_dict(assignment, task.name, "grader-error", grader_error(exc),
+                                  options)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C: no new submission starts
+    return lost
+
+
+def run_inline(assignment: Assignment, tasks: list[Task], options: GradeOptions
+               ) -> Iterator[dict]:
+    """Grade `tasks` one after the other in this process (one worker: no pool needed)."""
+    oracle = Oracle(store=precompute(assignment, options))
+    for task in tasks:
+        yield grade_one(assignment, task.path, task.name, oracle, options).to_dict()
+
+
+# ----------------------------------------------------------------------------- cleanup
+def sweep_orphans() -> list[int]:
+    """Kill the processes of sandbox uids that no live sandbox holds (root only).
+
+    A batch killed with SIGKILL cannot clean up; its sandboxes' uids are released with it
+    (their flocks die with the process), so any process still running under such a uid is
+    left over. Returns the uids that were swept.
+    """
+    if os.geteuid() != 0:
+        return []
+    swept = []
+    for uid in sorted(_sandbox_uids_running()):
+        try:
+            lease = sandbox._UidLease(uid)  # acquiring kills the uid's processes
+        except sandbox.SandboxError:
+            continue  # held by a live sandbox
+        lease.release()
+        swept.append(uid)
+    return swept
+
+
+def _sandbox_uids_running() -> set[int]:
+    """Uids of `sandbox.UID_POOL` that own a live process, from one pass over /proc."""
+    uids: set[int] = set()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/status") as handle:
+                line = next((x for x in handle if x.startswith("Uid:")), "")
+        except OSError:
+            continue
+        uids.update(int(u) for u in line.split()[1:] if int(u) in sandbox.UID_POOL)
+    return uids
+
+
+# ----------------------------------------------------------------------------- the batch
+Runner = Callable[[Assignment, list[Task], GradeOptions], Iterator[dict]]
+
+
+def runner_for(options: BatchOptions) -> Runner:
+    """The local process pool, or the Dask cluster when an address is given."""
+    if options.cluster:
+        from autograder import cluster
+
+        return lambda a, tasks, grade: cluster.run_cluster(a, tasks, grade, options.cluster)
+    if options.workers <= 1:
+        return run_inline
+    return lambda a, tasks, grade: run_local(a, tasks, grade, options.workers)
+
+
+def gradebook_rows(assignment: Assignment, named: list[Task], out_dir: Path,
+                   options: GradeOptions) -> list[dict]:
+    """Every submission's result, read back from grade.json; a row even when missing."""
+    rows = []
+    for task in named:
+        data = read_done(out_dir / task.name)
+        rows.append(data or failed_dict(assignment, task.name, "not-graded",
+                                        "not graded yet (see --resume / --only)", options))
+    return rows
+
+
 def grade_batch(assignment: Assignment, paths: list[Path], out_dir: Path,
                 options: BatchOptions) -> list[dict]:
-    """Grade `paths` into `out_dir`; returns the gradebook rows' source dicts (all)."""
+    """Grade `paths` into `out_dir`; returns every submission's result dict (all of them)."""
     grade_options = options.grade or GradeOptions()
     out_dir.mkdir(parents=True, exist_ok=True)
-    named = unique_names(paths)
-    todo = [(n, p) for n, p in named
-            if (not options.only or n in options.only)
-            and not (options.resume and not options.only and is_done(out_dir / n))]
-    oracle = LockedOracle(assignment.solutions)
-    assignment.cases()
-    progress = Progress(len(todo), options.quiet)
-    with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
-        futures = {pool.submit(grade_one, assignment, p, n, oracle, grade_options): n
-                   for n, p in todo}
-        for future in as_completed(futures):
-            result = future.result()
-            folder = out_dir / result.submission
-            out.write_results(result, folder)
-            out.atomic_write(folder / "grade.json", json.dumps(result.to_dict(), indent=1))
-            progress.update(result)
-    progress.close()
-    rows = [json.loads((out_dir / n / "grade.json").read_text())
-            for n, _ in named if is_done(out_dir / n)]
+    work = plan(paths, out_dir, options)
+    sweep_orphans()
+    progress = Progress(len(work.todo), options.quiet, work.skipped)
+    try:
+        expected = {t.name for t in work.todo}
+        if work.todo:
+            for result in runner_for(options)(assignment, work.todo, grade_options):
+                if result.get("submission") not in expected:
+                    raise RuntimeError(f"a result for an unknown submission came back: "
+                                       f"{str(result.get('submission'))[:80]!r}")
+                write_submission(result, out_dir)
+                progress.update(result)
+    finally:
+        progress.close()
+    rows = gradebook_rows(assignment, work.named, out_dir, grade_options)
     out.write_gradebook_rows(rows, [q.id for q in assignment.questions],
                              out_dir / "gradebook.csv")
+    if options.summary:
+        from autograder.summary import write_summary
+
+        write_summary(rows, assignment, out_dir / "summary")
     return rows

@@ -82,6 +82,10 @@ def cmd_grade(args) -> int:
     except (UnknownSubmissions, ClusterError) as exc:
         print(f"autograder grade: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\nautograder grade: interrupted; what was graded is kept: add --resume to "
+              "go on", file=sys.stderr)
+        return 130
     if not args.quiet:
         print_gradebook(rows, a)
         print(f"gradebook: {out / 'gradebook.csv'}; summary: {out / 'summary' / 'summary.md'}",

@@ -587,7 +587,8 @@ def discover(paths: list[Path], package: str = "nntrain") -> list[Path]:
         if arg.is_symlink():
             arg = arg.resolve()  # the grader's own argument, not a student's entry
         if arg.is_dir() and not os.path.lexists(arg / package):
-            found.extend(children(arg))
+            # A folder with no submissions in it is itself one (broken) submission: a row.
+            found.extend(children(arg) or [arg])
         else:
             found.append(arg)
     return list(dict.fromkeys(found))

@@ -11,5 +11,4 @@ export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 .venv/bin/autograder build assignments/training_dnn -o dist
 .venv/bin/python samples/make_samples.py
 .venv/bin/autograder grade samples/submissions -o out/samples --workers "${WORKERS:-2}"
-echo "gradebook: out/samples/gradebook.csv; feedback: out/samples/<submission>/feedback.md;"
-echo "summary: out/samples/summary/; student bundle and Gradescope zip: dist/"
+echo "feedback per submission: out/samples/<submission>/feedback.md; student bundle and Gradescope zip: dist/"

@@ -50,6 +50,8 @@ def close(got, expected, rtol: float, atol: float, match_dtype: bool, reveal: bo
     if bad_nan.any():
         flat = int(np.argmax(bad_nan))
         kind = "NaN" if np.isnan(arr64.flat[flat]) else "inf"
+        if not arr.shape:
+            return f"the value is {kind}"
         where = _index(flat, arr.shape)
         return f"{int(bad_nan.sum())} value(s) are NaN or inf (first: {kind} at index {where})"
     with np.errstate(invalid="ignore"):

@@ -58,6 +58,11 @@ def check(question=None, path=".", assignment=None, color=None, stream=None) -> 
     path = Path(path)
     a = asg.load(_find_assignment(path, assignment))
     questions = (question,) if isinstance(question, str) else tuple(question or ()) or None
+    known = [q.id for q in a.questions]
+    unknown = [q for q in questions or () if q not in known]
+    if unknown:
+        raise SystemExit(f"autograder check: no question {', '.join(map(repr, unknown))}; "
+                         f"the questions are: {', '.join(known)}")
     cases, oracle = load_public_cases(a)
     options = GradeOptions(questions=questions, visibility=("public",))
     result = grade_package(a, _locate(path, a.package), oracle, "check", options, cases=cases)

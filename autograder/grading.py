@@ -112,8 +112,13 @@ def outcome_message(case: Case, outcome: Outcome) -> str:
     """Plain words for a case that did not run to the end."""
     name = f"`{_short(case.function)}`"
     if outcome.status == "not-implemented":
-        hint = outcome.message.split(": ", 1)[-1] if outcome.message else ""
-        return f"{name} is not implemented yet" + (f" ({hint})" if hint else "")
+        raised, _, hint = outcome.message.partition(": ")
+        hint = f" ({hint})" if hint else ""
+        if raised and raised.rsplit(".", 1)[0] != _short(case.function) \
+                and raised != _short(case.function):
+            return (f"{name} cannot be checked yet: `{raised}`, which this case calls first, "
+                    f"is not implemented yet{hint}")
+        return f"{name} is not implemented yet{hint}"
     if outcome.status == "error":
         return f"{name} raised an exception:\n{outcome.message}"
     if outcome.status == "timeout":

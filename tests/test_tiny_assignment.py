@@ -119,3 +119,21 @@ def test_public_store_round_trip_grades_the_same(tiny, oracle, tmp_path):
                                            only_public, cases=cases)
         direct = grading.grade_package(tiny, pkg, oracle, name, only_public)
         assert from_store.score == direct.score
+
+
+def test_a_stub_called_first_is_named_in_the_message(tiny, oracle, tmp_path):
+    source = WRONG_OPS.replace("def square_forward(x):\n    return (x * x).astype(np.float64), x",
+                               "def square_forward(x):\n    raise NotImplementedError("
+                               "'square_forward: square x')")
+    result = grading.grade_package(tiny, _package(tmp_path, source), oracle, "half-done")
+    backward = next(f for q in result.questions for f in q.functions
+                    if f.name == "ops.square_backward")
+    assert "`square_backward` cannot be checked yet: `square_forward`, which this case " \
+           "calls first, is not implemented yet (square x)" in backward.cases[0].message
+
+
+def test_check_refuses_an_unknown_question(tmp_path):
+    from autograder.checker import check
+
+    with pytest.raises(SystemExit, match="no question 'nope'; the questions are: squares"):
+        check("nope", path=TINY / "solutions", assignment=TINY)

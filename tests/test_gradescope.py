@@ -27,26 +27,7 @@ TINY = ROOT / "tests" / "fixtures" / "tiny"
 REAL = ROOT / "assignments" / "training_dnn"
 VENV = Path(sys.executable).parent.parent
 
-TINY_MISTAKES = '''
-import numpy as np
-
-
-def square_forward(x):
-    return (x * x).astype(np.float64), x
-
-
-def square_backward(dout, cache):
-    return cache * dout
-
-
-class Counter:
-    def __init__(self, start=0):
-        self.total = start
-
-    def tick(self):
-        self.total += 1
-        raise ValueError("boom")
-'''
+TINY_MISTAKES = (Path(__file__).parent / "fixtures" / "tiny" / "wrong_ops.py").read_text()
 
 SEEDED_COUNTER = '''
 import numpy as np

@@ -10,26 +10,7 @@ from autograder import grading, public, results, stubgen
 
 TINY = Path(__file__).parent / "fixtures" / "tiny"
 
-WRONG_OPS = '''
-import numpy as np
-
-
-def square_forward(x):
-    return (x * x).astype(np.float64), x
-
-
-def square_backward(dout, cache):
-    return cache * dout
-
-
-class Counter:
-    def __init__(self, start=0):
-        self.total = start
-
-    def tick(self):
-        self.total += 1
-        raise ValueError("boom")
-'''
+WRONG_OPS = (Path(__file__).parent / "fixtures" / "tiny" / "wrong_ops.py").read_text()
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,10 @@ and ``OUT/summary/`` holds the class statistics (see `autograder.summary`).
 
 Parallelism. The harness does real CPU work per case (encoding, judging), so submissions
 are graded in a pool of harness *processes* (spawned, one submission at a time each), not
-threads sharing one GIL. Every expected value is computed once, before the pool starts,
-and handed to each process, which grades with `grade_one` in its own sandboxed worker.
+threads sharing one GIL. The pool starts first; while its processes start, this process
+generates the cases and computes every expected value once, and hands the selected cases
+and their expected values to each process in one file, which it loads once and grades
+with `grade_one` in its own sandboxed worker.
 With one worker there is no pool: this process grades, one submission after another
 (half the memory: a harness process holds the assignment's cases).
 With ``BatchOptions.cluster`` the same work goes to a Dask scheduler instead
@@ -26,6 +28,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import pickle
 import shutil
 import sys
 import tempfile
@@ -275,29 +278,55 @@ class Progress:
 _CHILD: dict = {}
 
 
-def _child_init(assignment: Assignment, store: dict, options: GradeOptions) -> None:
-    """A harness process: the assignment, its expected values, and the sandbox probed."""
+def _child_init(options: GradeOptions) -> None:
+    """A harness process starts: imports done, the machine's isolation probed once."""
     if options.isolation == "auto":
-        sandbox.probe()  # measure the machine's isolation once, before the first task
-    _CHILD.update(assignment=assignment, oracle=Oracle(store=store), options=options)
+        sandbox.probe()
+    _CHILD["options"] = options
 
 
-def _child_grade(name: str, path: str) -> dict:
+def _child_ready() -> int:
+    """A no-op task: submitted once per process, it makes the pool spawn them now."""
+    return os.getpid()
+
+
+def _child_load(payload: str) -> None:
+    """The batch's selected cases and expected values, from the file this batch wrote."""
+    if _CHILD.get("payload") != payload:
+        with open(payload, "rb") as handle:
+            assignment, store = pickle.load(handle)  # written by our own parent process
+        _CHILD.update(payload=payload, assignment=assignment, oracle=Oracle(store=store))
+
+
+def _child_grade(payload: str, name: str, path: str) -> dict:
     """Grade one submission in a harness process; a plain dict back."""
+    _child_load(payload)
     result = grade_one(_CHILD["assignment"], Path(path), name, _CHILD["oracle"],
                        _CHILD["options"])
     return result.to_dict()
 
 
-def _new_pool(assignment: Assignment, store: dict, options: GradeOptions,
-              workers: int) -> ProcessPoolExecutor:
-    """Spawned harness processes, handed the generated cases (generating them again can
-    cost seconds and import what the cases need, e.g. torch) and the expected values."""
-    assignment.cases()
-    portable = replace(assignment, _checks=None)  # a loaded module does not pickle
-    return ProcessPoolExecutor(max_workers=workers,
+def _new_pool(options: GradeOptions, workers: int) -> ProcessPoolExecutor:
+    """`workers` spawned harness processes, started now (their interpreter start, imports
+    and sandbox probe overlap the generation of the cases in this process)."""
+    pool = ProcessPoolExecutor(max_workers=workers,
                                mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_child_init, initargs=(portable, store, options))
+                               initializer=_child_init, initargs=(options,))
+    for _ in range(workers):
+        pool.submit(_child_ready)
+    return pool
+
+
+def write_payload(assignment: Assignment, options: GradeOptions, folder: Path) -> Path:
+    """The selected cases (only those: pickling a case computes its lazy inputs) and every
+    expected value, pickled into `folder` for the harness processes to load once."""
+    selected = select_cases(assignment, assignment.cases(), options)
+    store = precompute(assignment, options)
+    portable = replace(assignment, _checks=None, _cases=selected)  # a module does not pickle
+    path = folder / "payload.pickle"
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
+        pickle.dump((portable, store), handle, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
 
 
 def run_local(assignment: Assignment, tasks: list[Task], options: GradeOptions,
@@ -309,25 +338,32 @@ def run_local(assignment: Assignment, tasks: list[Task], options: GradeOptions,
     tried once more each in a pool of its own: only a submission that kills its own
     harness process is reported as a grader error.
     """
-    store = precompute(assignment, options)
-    suspects = yield from _pool_round(assignment, tasks, store, options, workers)
-    suspects = yield from _pool_round(assignment, suspects, store, options, workers)
-    for task in suspects:
-        if (yield from _pool_round(assignment, [task], store, options, 1)):
-            yield failed_dict(assignment, task.name, "grader-error",
-                              "the grading process died on this submission (out of memory?)",
-                              options)
-
-
-def _pool_round(assignment: Assignment, tasks: list[Task], store: dict,
-                options: GradeOptions, workers: int):
-    """Grade `tasks` in one pool, yielding results; returns the tasks its breaking lost."""
-    if not tasks:
-        return []
-    lost = []
-    pool = _new_pool(assignment, store, options, max(1, min(workers, len(tasks))))
+    workers = max(1, min(workers, len(tasks)))
+    pool = _new_pool(options, workers)
+    folder = Path(tempfile.mkdtemp(prefix="autograder-batch-"))
     try:
-        futures = {pool.submit(_child_grade, t.name, str(t.path)): t for t in tasks}
+        payload = str(write_payload(assignment, options, folder))
+        suspects = yield from _pool_round(pool, assignment, tasks, payload, options)
+        if suspects:
+            suspects = yield from _pool_round(_new_pool(options, workers), assignment,
+                                              suspects, payload, options)
+        for task in suspects:
+            if (yield from _pool_round(_new_pool(options, 1), assignment, [task], payload,
+                                       options)):
+                yield failed_dict(assignment, task.name, "grader-error",
+                                  "the grading process died on this submission "
+                                  "(out of memory?)", options)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _pool_round(pool, assignment: Assignment, tasks: list[Task], payload: str,
+                options: GradeOptions):
+    """Grade `tasks` in `pool`, yielding results; returns the tasks its breaking lost."""
+    lost = []
+    try:
+        futures = {pool.submit(_child_grade, payload, t.name, str(t.path)): t for t in tasks}
         for future in as_completed(futures):
             task = futures[future]
             try:

@@ -248,7 +248,7 @@ class BreakingPool:
     def shutdown(self, wait=True, cancel_futures=False):
         pass
 
-    def submit(self, fn, name, path):
+    def submit(self, fn, payload, name, path):
         future = Future()
         self.broken = self.broken or name == self.culprit
         if self.broken:

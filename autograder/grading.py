@@ -8,6 +8,7 @@ that Gradescope can hide the hidden ones until after the due date.
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -239,27 +240,64 @@ def select_cases(assignment: Assignment, cases: list[Case], options: GradeOption
 
 def run_cases(cases: list[Case], session: WorkerSession, oracle: Oracle, checks_module,
               case_seconds: float, budget_seconds: float) -> list[CaseResult]:
-    """Run and judge `cases` in order, within a time budget for them all."""
+    """Run and judge `cases` in order, within a time budget for them all.
+
+    Pipelined: while the worker runs a case, the harness judges the one before and the
+    next few wait in the worker's pipe. The outcomes are those of running the cases one
+    at a time: the worker runs them in this order, a case that stops the worker (timeout,
+    crash) drops those behind it, which are decided again (skipped or sent to a fresh
+    worker), and a skip is only ever decided once every case before it is judged.
+    """
     start = time.monotonic()
     hung: dict[str, str] = {}
-    results = []
-    for case in cases:
-        module = case.function.split(".", 1)[0]
-        if case.function in hung or module in hung:
-            outcome = Outcome("skipped", hung.get(case.function) or hung[module])
-        elif time.monotonic() - start > budget_seconds:
-            outcome = Outcome("skipped", "not run: the submission's total time limit was reached")
-        else:
-            outcome = session.run(case, case.seconds or case_seconds)
-            if outcome.status == "timeout":
-                note = f"not run: an earlier case of `{_short(case.function)}` timed out"
-                hung[case.function] = note
-            if outcome.status in ("timeout", "crashed") and "while importing" in outcome.message:
-                what = "timed out" if outcome.status == "timeout" else "crashed the worker"
-                hung[module] = f"not run: importing the module `{module}` {what}"
+    results: list[CaseResult] = []
+    sent: deque[int] = deque()  # indices of the cases in flight, in order
+    upcoming = 0
+    while len(results) < len(cases):
+        while upcoming < len(cases) and (not sent or session.room()):
+            case = cases[upcoming]
+            skip = _skip_reason(case, hung, time.monotonic() - start, budget_seconds)
+            if skip and sent:
+                break
+            if skip:
+                results.append(judge(case, Outcome("skipped", skip), None, checks_module))
+            elif session.send(case, case.seconds or case_seconds):
+                sent.append(upcoming)
+            else:
+                break
+            upcoming += 1
+        if not sent:
+            continue
+        case = cases[sent.popleft()]
+        outcome = session.receive()
+        if session.in_flight < len(sent):  # the worker was stopped: send those again
+            upcoming = sent[0]
+            sent.clear()
+        _note_hang(case, outcome, hung)
         expected = oracle.expected(case) if outcome.status == "ok" else None
         results.append(judge(case, outcome, expected, checks_module))
     return results
+
+
+def _skip_reason(case: Case, hung: dict[str, str], elapsed: float, budget: float) -> str:
+    """Why `case` is not run ("" when it is): its function or module hung, or time is up."""
+    module = case.function.split(".", 1)[0]
+    if case.function in hung or module in hung:
+        return hung.get(case.function) or hung[module]
+    if elapsed > budget:
+        return "not run: the submission's total time limit was reached"
+    return ""
+
+
+def _note_hang(case: Case, outcome: Outcome, hung: dict[str, str]) -> None:
+    """After a timeout, later cases of the function are skipped; after an import that
+    timed out or crashed the worker, those of the whole module."""
+    if outcome.status == "timeout":
+        hung[case.function] = f"not run: an earlier case of `{_short(case.function)}` timed out"
+    module = case.function.split(".", 1)[0]
+    if outcome.status in ("timeout", "crashed") and "while importing" in outcome.message:
+        what = "timed out" if outcome.status == "timeout" else "crashed the worker"
+        hung[module] = f"not run: importing the module `{module}` {what}"
 
 
 def assemble(assignment: Assignment, case_results: list[CaseResult],

@@ -1,10 +1,12 @@
 """Running cases: in the sandboxed worker (a submission) or in-process (the reference).
 
 `WorkerSession` is the harness's end of the trust boundary. It copies the submission's
-package and `worker.py` into a fresh folder, starts the worker in the sandbox, sends one
-case at a time over a pipe, and reads back only JSON and `.npz` arrays loaded with
-`allow_pickle=False`. A case that hangs past its limit is ended by killing the worker's
-whole process tree from outside; the next case starts a fresh worker.
+package and `worker.py` into a fresh folder, starts the worker in the sandbox, sends it
+cases over a pipe, and reads back only JSON and `.npz` arrays loaded with
+`allow_pickle=False`. Cases are pipelined: a few are in flight at once (`send`), so that
+the worker runs one while the harness judges the one before (`receive`, in order). A
+case that hangs past its limit is ended by killing the worker's whole process tree from
+outside, which drops the cases in flight behind it; they are sent again to a fresh worker.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +34,8 @@ from autograder.sandbox import Limits, Sandbox
 WORKER_FILE = Path(wire.__file__)
 MAX_LINE = 4 * 1024 * 1024
 MAX_RESULT_BYTES = 64 * 1024 * 1024  # a result file, and its arrays unpacked
+WINDOW = 16  # cases in flight at once: the worker runs one while the harness judges another
+PIPE_BUDGET = 32 * 1024  # request bytes in flight: under a pipe's 64 KiB, so writes never block
 
 
 @dataclass
@@ -111,6 +116,8 @@ class WorkerSession:
         self.layers: list[str] = []
         self.counter = 0
         self.starts = 0
+        self.pending: deque = deque()  # (token, seconds, request bytes, written) in order
+        self.pending_bytes = 0
         self.log: list[str] = []
 
     # -- lifecycle
@@ -154,7 +161,10 @@ class WorkerSession:
             raise WorkerFailed(why)
 
     def stop(self):
-        """Kill the worker and everything it started; remove its folder."""
+        """Kill the worker and everything it started; remove its folder. Cases in flight
+        are dropped."""
+        self.pending.clear()
+        self.pending_bytes = 0
         if self.proc is not None:
             self.proc.kill()
             try:
@@ -183,21 +193,50 @@ class WorkerSession:
 
     close = stop
 
-    # -- one case
-    def run(self, case: Case, seconds: float) -> Outcome:
+    # -- cases, pipelined
+    @property
+    def in_flight(self) -> int:
+        """Cases sent to the worker whose answers have not been received yet."""
+        return len(self.pending)
+
+    def room(self) -> bool:
+        """Whether another case may be sent before the oldest one's answer is received."""
+        return len(self.pending) < WINDOW and self.pending_bytes < PIPE_BUDGET // 2
+
+    def send(self, case: Case, seconds: float) -> bool:
+        """Queue `case` in the worker (started first if none runs): its inputs into io/, its
+        request onto the pipe. False, with nothing sent, when the request would not fit in
+        the pipe beside those in flight (receive first). `seconds` limits the case from
+        the moment its answer is awaited."""
         if self.proc is None:
             # No submission code runs before the worker says it is ready, so a start
             # that fails is the grader's problem (WorkerFailed), never the student's.
             self.start()
+        request, arrays = encode_request(case, f"c{self.counter + 1}")
+        line = (json.dumps(request) + "\n").encode()
+        if self.pending and self.pending_bytes + len(line) > PIPE_BUDGET:
+            return False
         self.counter += 1
-        token = f"c{self.counter}"
-        request, arrays = encode_request(case, token)
+        token = request["case"]
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
         self._write_input(f"{token}.in.npz", buffer.getvalue())
         try:
-            os.write(self.req_w, (json.dumps(request) + "\n").encode())
+            os.write(self.req_w, line)
+            sent = True
         except OSError:
+            sent = False  # the worker is gone; its answers so far may still be read
+        self.pending.append((token, seconds, len(line), sent))
+        self.pending_bytes += len(line)
+        return True
+
+    def receive(self) -> Outcome:
+        """The outcome of the oldest case in flight. A timeout, crash or unreadable answer
+        stops the worker, and with it every later case in flight (`in_flight` drops to 0:
+        send them again, to a fresh worker)."""
+        token, seconds, size, sent = self.pending.popleft()
+        self.pending_bytes -= size
+        if not sent:
             return self._fail("crashed", "the worker stopped reading requests")
         deadline = time.monotonic() + seconds
         at = ""
@@ -214,6 +253,14 @@ class WorkerSession:
                 at = str(line["at"])[:200]
                 continue
             return self._reply(line, token)
+
+    def run(self, case: Case, seconds: float) -> Outcome:
+        """Run one case alone: send it, then receive its outcome."""
+        while not self.send(case, seconds):
+            self.receive()
+        while len(self.pending) > 1:
+            self.receive()
+        return self.receive()
 
     def _write_input(self, name: str, data: bytes):
         """Create `name` in io/ afresh (never through a planted link) with `data`."""
@@ -246,12 +293,13 @@ class WorkerSession:
             if info.st_size > MAX_RESULT_BYTES:
                 raise ValueError("the result file is too large")
             data = handle.read(MAX_RESULT_BYTES + 1)
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = archive.infolist()
+        if not data.startswith(b"PK"):
+            raise ValueError("the result file is not an .npz archive")
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            members = npz.zip.infolist()
             if sum(m.file_size for m in members) > MAX_RESULT_BYTES or any(
                     m.compress_type != zipfile.ZIP_STORED for m in members):
                 raise ValueError("the result file is compressed or too large")
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
         for array in arrays.values():
             if array.dtype.kind not in "biuf":

@@ -5,7 +5,8 @@ This file is copied, alone, into the sandbox and started as
 standard library and NumPy, so it can run with nothing of the grader around it. The
 harness imports it too, for the value encoding, which both sides share.
 
-Protocol. The harness writes one request line per case to REQUEST_FD::
+Protocol. The harness writes one request line per case to REQUEST_FD (a few may wait in
+the pipe: the worker runs them in order, one at a time)::
 
     {"case": TOKEN, "steps": [...], "returns": [...], "inputs": VALUE}
 

@@ -53,14 +53,14 @@ class Outcome:
     step: int | None = None
 
 
-def encode_request(case: Case, token: str) -> tuple[dict, dict]:
-    """The wire request of `case` and its arrays."""
+def encode_request(case: Case, token: str, inline: int = 0) -> tuple[dict, dict]:
+    """The wire request of `case` and its arrays (those over `inline` bytes)."""
     arrays: dict = {}
     request = {
         "case": token,
-        "inputs": wire.encode(dict(case.inputs), arrays),
+        "inputs": wire.encode(dict(case.inputs), arrays, inline=inline),
         "steps": [
-            {k: wire.encode(v, arrays) if k in ("args", "kwargs") else v
+            {k: wire.encode(v, arrays, inline=inline) if k in ("args", "kwargs") else v
              for k, v in step_to_json(step).items()}
             for step in case.steps
         ],
@@ -212,15 +212,16 @@ class WorkerSession:
             # No submission code runs before the worker says it is ready, so a start
             # that fails is the grader's problem (WorkerFailed), never the student's.
             self.start()
-        request, arrays = encode_request(case, f"c{self.counter + 1}")
+        request, arrays = encode_request(case, f"c{self.counter + 1}", wire.INLINE_BYTES)
         line = (json.dumps(request) + "\n").encode()
         if self.pending and self.pending_bytes + len(line) > PIPE_BUDGET:
             return False
         self.counter += 1
         token = request["case"]
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
-        self._write_input(f"{token}.in.npz", buffer.getvalue())
+        if arrays:
+            buffer = io.BytesIO()
+            np.savez(buffer, **arrays)
+            self._write_input(f"{token}.in.npz", buffer.getvalue())
         try:
             os.write(self.req_w, line)
             sent = True

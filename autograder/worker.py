@@ -10,8 +10,9 @@ the pipe: the worker runs them in order, one at a time)::
 
     {"case": TOKEN, "steps": [...], "returns": [...], "inputs": VALUE}
 
-with the arrays of ``inputs`` in ``IO_DIR/TOKEN.in.npz``. The worker runs the steps, then
-writes ``IO_DIR/TOKEN.out.npz`` and one response line to RESPONSE_FD::
+with the arrays of ``inputs`` larger than INLINE_BYTES in ``IO_DIR/TOKEN.in.npz`` (smaller
+ones are inside the line, as ``{"$raw": ...}``). The worker runs the steps, then writes
+its large result arrays to ``IO_DIR/TOKEN.out.npz`` and one response line to RESPONSE_FD::
 
     {"case": TOKEN, "status": "ok" | "error" | "not-implemented",
      "values": VALUE, "modified": [input names], "step": i, "message": str}
@@ -30,6 +31,7 @@ with string keys cross the boundary; anything else is reported as unsupported.
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
 import math
@@ -43,11 +45,19 @@ from collections.abc import Mapping
 import numpy as np
 
 MAX_DEPTH = 8
+INLINE_BYTES = 4096  # arrays up to this size travel inside the JSON line, not in a file
+RAW_DTYPES = frozenset(np.dtype(t).str for t in (
+    np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+    np.uint64, np.float16, np.float32, np.float64))
 
 
 # ----------------------------------------------------------------------------- encoding
-def encode(value, arrays: dict, depth: int = 0):
-    """Turn `value` into JSON-able data, moving arrays into `arrays` (key -> ndarray)."""
+def encode(value, arrays: dict, depth: int = 0, inline: int = 0):
+    """Turn `value` into JSON-able data, moving arrays into `arrays` (key -> ndarray).
+
+    Arrays of at most `inline` bytes (of a plain numeric dtype) stay in the data instead,
+    as ``{"$raw": [dtype, shape, base64 of the bytes]}``: no file for a small case.
+    """
     if depth > MAX_DEPTH:
         return {"$unsupported": "nested too deeply"}
     if value is None or isinstance(value, (bool, str)):
@@ -57,6 +67,9 @@ def encode(value, arrays: dict, depth: int = 0):
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "biuf":
             return {"$unsupported": f"array of dtype {value.dtype}"}
+        if value.nbytes <= inline and value.dtype.str in RAW_DTYPES:
+            data = base64.b64encode(np.ascontiguousarray(value).tobytes()).decode("ascii")
+            return {"$raw": [value.dtype.str, list(value.shape), data]}
         key = f"a{len(arrays)}"
         arrays[key] = np.array(value, order="C")  # a copy; 0-d arrays stay 0-d
         return {"$arr": key}
@@ -66,13 +79,14 @@ def encode(value, arrays: dict, depth: int = 0):
         return value if math.isfinite(value) else {"$float": repr(value)}
     if isinstance(value, (list, tuple)):
         tag = "$list" if isinstance(value, list) else "$tuple"
-        return {tag: [encode(v, arrays, depth + 1) for v in value]}
+        return {tag: [encode(v, arrays, depth + 1, inline) for v in value]}
     if isinstance(value, dict) and set(value) == {"$ref"}:
         return value
     if isinstance(value, Mapping):
         if not all(isinstance(k, str) for k in value):
             return {"$unsupported": "dict with non-string keys"}
-        return {"$dict": {k: encode(v, arrays, depth + 1) for k, v in dict(value).items()}}
+        return {"$dict": {k: encode(v, arrays, depth + 1, inline)
+                          for k, v in dict(value).items()}}
     return {"$unsupported": type(value).__name__}
 
 
@@ -99,6 +113,8 @@ def decode(data, arrays, refs=None, depth: int = 0):
     (tag, inner), = data.items()
     if tag == "$arr":
         return arrays[inner]
+    if tag == "$raw":
+        return raw_array(inner)
     if tag == "$ref":
         if refs is None or inner not in refs:
             raise ValueError(f"unknown variable {inner!r}")
@@ -114,6 +130,44 @@ def decode(data, arrays, refs=None, depth: int = 0):
     if tag == "$unsupported":
         return Unsupported(str(inner))
     raise ValueError(f"unknown tag {tag!r}")
+
+
+def raw_array(inner) -> np.ndarray:
+    """The array of ``{"$raw": [dtype, shape, base64]}``, checked: a plain numeric dtype
+    and exactly the bytes its shape needs."""
+    if not isinstance(inner, list) or len(inner) != 3:
+        raise ValueError("malformed raw array")
+    dtype, shape, text = inner
+    if dtype not in RAW_DTYPES or not isinstance(text, str) or not isinstance(shape, list) \
+            or len(shape) > 32 or not all(type(n) is int and n >= 0 for n in shape):
+        raise ValueError("malformed raw array")
+    data = base64.b64decode(text, validate=True)
+    if math.prod(shape) * np.dtype(dtype).itemsize != len(data):
+        raise ValueError("a raw array's bytes do not match its shape")
+    return np.frombuffer(data, dtype=dtype).reshape(shape).copy()
+
+
+class LazyArrays(Mapping):
+    """The arrays of an .npz file, loaded on first use (never when no value refers to
+    one: a file the harness did not write, a planted link say, is then never opened)."""
+
+    def __init__(self, load):
+        self._load = load
+        self._data: dict | None = None
+
+    def _get(self) -> dict:
+        if self._data is None:
+            self._data = self._load()
+        return self._data
+
+    def __getitem__(self, key):
+        return self._get()[key]
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __len__(self):
+        return len(self._get())
 
 
 def load_arrays(path) -> dict:
@@ -227,11 +281,12 @@ class Runner:
     def run_case(self, request: dict, io_dir: str) -> dict:
         """Run one case with its arrays and results in files of `io_dir`."""
         token = request["case"]
-        arrays = load_arrays(os.path.join(io_dir, f"{token}.in.npz"))
-        reply, values = self.execute(request, arrays)
+        path = os.path.join(io_dir, f"{token}.in.npz")
+        reply, values = self.execute(request, LazyArrays(lambda: load_arrays(path)))
         out_arrays: dict = {}
-        reply["values"] = encode(values, out_arrays)
-        np.savez(os.path.join(io_dir, f"{token}.out.npz"), **out_arrays)
+        reply["values"] = encode(values, out_arrays, inline=INLINE_BYTES)
+        if out_arrays:
+            np.savez(os.path.join(io_dir, f"{token}.out.npz"), **out_arrays)
         return reply
 
     def run_step(self, step: dict, env: dict, arrays: dict, token: str):

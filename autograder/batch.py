@@ -62,7 +62,8 @@ from autograder.submission import prepare, submission_name
 class BatchOptions:
     """How to run a batch.
 
-    - workers: submissions graded side by side (local harness processes).
+    - workers: submissions graded side by side (local harness processes), each taking
+      about one core.
     - resume: skip submissions that already have a complete ``grade.json``.
     - only: regrade just these submission names (others are left untouched).
     - quiet: no progress output.
@@ -451,7 +452,8 @@ def gradebook_rows(assignment: Assignment, named: list[Task], out_dir: Path,
 def grade_batch(assignment: Assignment, paths: list[Path], out_dir: Path,
                 options: BatchOptions) -> list[dict]:
     """Grade `paths` into `out_dir`; returns every submission's result dict (all of them)."""
-    grade_options = options.grade or GradeOptions()
+    # Each of `workers` takes about one core: no case pipelining inside a submission.
+    grade_options = replace(options.grade or GradeOptions(), pipeline=False)
     out_dir.mkdir(parents=True, exist_ok=True)
     work = plan(paths, out_dir, options)
     sweep_orphans()

@@ -129,7 +129,8 @@ def options_from(data: dict) -> GradeOptions:
     questions = data.get("questions")
     return GradeOptions(isolation=data["isolation"],
                         questions=tuple(questions) if questions is not None else None,
-                        visibility=tuple(data["visibility"]))
+                        visibility=tuple(data["visibility"]),
+                        pipeline=bool(data.get("pipeline", False)))
 
 
 def grade_remote(bundle: bytes, name: str, package_zip: bytes, options: dict) -> str:

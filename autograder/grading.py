@@ -18,7 +18,7 @@ from autograder import compare
 from autograder.assignment import Assignment
 from autograder.cases import Case
 from autograder.sandbox import Limits
-from autograder.session import Outcome, ReferenceSession, WorkerSession
+from autograder.session import WINDOW, Outcome, ReferenceSession, WorkerSession
 
 
 @dataclass
@@ -219,9 +219,20 @@ def _record(check, values, checks_module) -> str:
 # ----------------------------------------------------------------------------- grading
 @dataclass
 class GradeOptions:
+    """How to grade one submission.
+
+    - isolation: the sandbox's mode ("auto": the strongest this machine allows).
+    - questions: only these question ids (None: all).
+    - visibility: which cases ("public", "hidden").
+    - pipeline: keep several cases in flight, so that the harness judges while the worker
+      runs (about 1.5 cores for one submission). A batch turns it off: there each of
+      `--workers` takes about one core, its harness and worker taking turns.
+    """
+
     isolation: str = "auto"
     questions: tuple[str, ...] | None = None
     visibility: tuple[str, ...] = ("public", "hidden")
+    pipeline: bool = True
 
 
 def limits_for(assignment: Assignment) -> Limits:
@@ -329,7 +340,8 @@ def grade_package(assignment: Assignment, package_dir: Path, oracle: Oracle, nam
     options = options or GradeOptions()
     begin = time.monotonic()
     cases = select_cases(assignment, cases if cases is not None else assignment.cases(), options)
-    session = WorkerSession(package_dir, limits_for(assignment), options.isolation)
+    session = WorkerSession(package_dir, limits_for(assignment), options.isolation,
+                            window=WINDOW if options.pipeline else 1)
     try:
         results = run_cases(cases, session, oracle, assignment.checks(),
                             float(assignment.limits["case_seconds"]),

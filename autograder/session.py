@@ -103,14 +103,16 @@ class WorkerSession:
     - package_dir: the submission's `nntrain/` folder.
     - limits: sandbox limits for the worker process.
     - isolation: passed to `Sandbox` ("auto" picks the strongest available).
+    - window: the most cases in flight at once (1: one case at a time).
     """
 
     def __init__(self, package_dir: Path, limits: Limits, isolation: str = "auto",
-                 startup_seconds: float = 60.0):
+                 startup_seconds: float = 60.0, window: int = WINDOW):
         self.package_dir = Path(package_dir)
         self.limits = limits
         self.isolation = isolation
         self.startup_seconds = startup_seconds
+        self.window = max(1, window)
         self.proc = None
         self.sandbox = None
         self.layers: list[str] = []
@@ -201,7 +203,7 @@ class WorkerSession:
 
     def room(self) -> bool:
         """Whether another case may be sent before the oldest one's answer is received."""
-        return len(self.pending) < WINDOW and self.pending_bytes < PIPE_BUDGET // 2
+        return len(self.pending) < self.window and self.pending_bytes < PIPE_BUDGET // 2
 
     def send(self, case: Case, seconds: float) -> bool:
         """Queue `case` in the worker (started first if none runs): its inputs into io/, its

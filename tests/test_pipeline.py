@@ -97,15 +97,13 @@ def graded(tmp_path_factory):
     cases = plan_cases()
     oracle = Oracle(tiny.solutions)
     graded = {}
-    with pytest.MonkeyPatch.context() as patch:
-        for window in (session_module.WINDOW, 1):
-            patch.setattr(session_module, "WINDOW", window)
-            session = SpySession(package, LIMITS)
-            try:
-                graded[window] = (run_cases(cases, session, oracle, tiny.checks(), 5.0, 600.0),
-                                  session)
-            finally:
-                session.close()
+    for window in (session_module.WINDOW, 1):
+        session = SpySession(package, LIMITS, window=window)
+        try:
+            graded[window] = (run_cases(cases, session, oracle, tiny.checks(), 5.0, 600.0),
+                              session)
+        finally:
+            session.close()
     return graded
 
 

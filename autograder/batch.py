@@ -20,7 +20,8 @@ With ``BatchOptions.cluster`` the same work goes to a Dask scheduler instead
 
 A batch killed with SIGKILL loses nothing that was written: the next run with ``resume``
 skips every submission whose ``grade.json`` exists, and first kills whatever processes
-the killed run's sandboxes left under uids no live batch holds (`sweep_orphans`).
+the killed run's sandboxes left under uids no live batch holds (`sweep_orphans`), and
+removes the killed batch's temporary folder (`sweep_batch_folders`).
 """
 
 from __future__ import annotations
@@ -277,6 +278,7 @@ class Progress:
 
 # ----------------------------------------------------------------------------- local pool
 _CHILD: dict = {}
+BATCH_FOLDER = "autograder-batch-"  # + the batch's pid: its temporary folder
 
 
 def _child_init(options: GradeOptions) -> None:
@@ -341,7 +343,7 @@ def run_local(assignment: Assignment, tasks: list[Task], options: GradeOptions,
     """
     workers = max(1, min(workers, len(tasks)))
     pool = _new_pool(options, workers)
-    folder = Path(tempfile.mkdtemp(prefix="autograder-batch-"))
+    folder = Path(tempfile.mkdtemp(prefix=f"{BATCH_FOLDER}{os.getpid()}-"))
     try:
         payload = str(write_payload(assignment, options, folder))
         suspects = yield from _pool_round(pool, assignment, tasks, payload, options)
@@ -408,6 +410,33 @@ def sweep_orphans() -> list[int]:
     return swept
 
 
+def sweep_batch_folders(root: Path | None = None) -> list[Path]:
+    """Remove the temporary folders (`BATCH_FOLDER<pid>-...`: cases and expected values)
+    of batches whose process is gone, killed before it could clean up. Only folders of
+    this user; returns those removed."""
+    removed = []
+    for entry in os.scandir(root or tempfile.gettempdir()):
+        pid = entry.name[len(BATCH_FOLDER):].split("-", 1)[0]
+        if not (entry.name.startswith(BATCH_FOLDER) and pid.isdigit()
+                and entry.is_dir(follow_symlinks=False)
+                and entry.stat(follow_symlinks=False).st_uid == os.geteuid()
+                and not _alive(int(pid))):
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(Path(entry.path))
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _sandbox_uids_running() -> set[int]:
     """Uids of `sandbox.UID_POOL` that own a live process, from one pass over /proc."""
     uids: set[int] = set()
@@ -457,6 +486,7 @@ def grade_batch(assignment: Assignment, paths: list[Path], out_dir: Path,
     out_dir.mkdir(parents=True, exist_ok=True)
     work = plan(paths, out_dir, options)
     sweep_orphans()
+    sweep_batch_folders()
     progress = Progress(len(work.todo), options.quiet, work.skipped)
     try:
         expected = {t.name for t in work.todo}

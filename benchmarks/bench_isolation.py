@@ -2,8 +2,10 @@
 
 Bare: every case run in this process against the reference package and judged, as the
 oracle does (no sandbox, no worker, no files). Isolated: `grading.grade_package` on a copy
-of the same package: a fresh sandboxed worker (unprivileged uid, bwrap, rlimits), each
-case sent over the pipe with its arrays in .npz files, judged in the harness. Both on one
+of the same package: a fresh sandboxed worker (unprivileged uid, bwrap, rlimits), cases
+sent over the pipe (arrays over 4 KiB in .npz files), judged in the harness; pipelined,
+as a submission graded alone is (the harness judges one case while the worker runs the
+next), and, apart, one case at a time, as each slot of a batch does. Both on one
 core's worth of threads (BLAS and torch pinned to 1 thread, as in the sandbox),
 alternately, the median of `--rounds`. Two workloads of training_dnn: its NumPy
 questions (about two hundred micro-cases, each well under a millisecond of compute) and
@@ -27,6 +29,7 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+from dataclasses import replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from common import (  # noqa: E402
@@ -86,13 +89,15 @@ def measure(a: asg.Assignment, pkg: Path, questions: list[str], rounds: int) -> 
     """Median bare and isolated seconds of the reference on `questions`, alternately."""
     options = grading.GradeOptions(questions=tuple(questions))
     oracle = grading.Oracle(store=batch.precompute(a, options))
-    bare, isolated, starts = [], [], []
+    one_at_a_time = replace(options, pipeline=False)
+    bare, isolated, serial, starts = [], [], [], []
     for _ in range(rounds):
         bare.append(bare_seconds(a, oracle, options))
         isolated.append(isolated_seconds(a, oracle, pkg, options))
+        serial.append(isolated_seconds(a, oracle, pkg, one_at_a_time))
         starts.append(startup_seconds(a, pkg))
     return {"cases": len(grading.select_cases(a, a.cases(), options)), "bare": median(bare),
-            "isolated": median(isolated), "start": median(starts)}
+            "isolated": median(isolated), "serial": median(serial), "start": median(starts)}
 
 
 def main() -> None:
@@ -109,15 +114,15 @@ def main() -> None:
         torch_import = import_seconds("torch", args.rounds)
         rows = [["training_dnn reference, on", "cases", "bare in-process s", "sandboxed s",
                  "ratio", "worker start+stop s", "torch import s", "ratio less the import",
-                 "overhead per case ms"]]
+                 "ratio less start and import", "one case at a time s", "its ratio"]]
         for label, questions in workloads.items():
             m = measure(a, pkg, questions, args.rounds)
             imported = torch_import if "training" in label else 0.0
-            per_case = (m["isolated"] - m["bare"] - m["start"] - imported) / m["cases"] * 1000
             rows.append([label, str(m["cases"]), f"{m['bare']:.3f}", f"{m['isolated']:.3f}",
                          f"{m['isolated'] / m['bare']:.2f}x", f"{m['start']:.3f}",
                          f"{imported:.2f}", f"{(m['isolated'] - imported) / m['bare']:.2f}x",
-                         f"{per_case:.2f}"])
+                         f"{(m['isolated'] - imported - m['start']) / m['bare']:.2f}x",
+                         f"{m['serial']:.3f}", f"{m['serial'] / m['bare']:.2f}x"])
         print(table(rows))
         print(f"\nmedian of {args.rounds} rounds; {load_note()}")
         for row in rows[1:]:

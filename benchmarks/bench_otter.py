@@ -16,7 +16,7 @@ FIELD_NOTES.md. Needs Otter in a separate venv, made by (about a minute):
 
     python3 -m venv /tmp/otter-venv
     /tmp/otter-venv/bin/pip install "otter-grader[grading]==7.0.0" numpy
-    .venv/bin/python benchmarks/bench_otter.py [--n 3] [--otter /tmp/otter-venv/bin/otter]
+    .venv/bin/python benchmarks/bench_otter.py [--n 10] [--otter /tmp/otter-venv/bin/otter]
 """
 
 from __future__ import annotations
@@ -173,7 +173,7 @@ def our_scores(out: Path) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=3)
+    parser.add_argument("--n", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--otter", default="/tmp/otter-venv/bin/otter")
     args = parser.parse_args()

@@ -7,7 +7,9 @@ alternately in each of `--rounds` rounds, on the same 40 submissions:
 - the grading phase, in this process: `batch.run_inline` (one worker: this process
   grades, one after another) against `batch.run_local(..., 2)` (two spawned harness
   processes, started inside the timing), and the old design, two threads sharing one
-  harness (and its GIL);
+  harness (and its GIL); all with cases sent one at a time, as a batch grades. For
+  comparison, one worker with its cases pipelined (as a submission graded alone is:
+  the harness judges while the worker runs, about 1.4 cores busy);
 - end to end: `autograder grade DIR --workers 1` against `--workers 2`, as subprocesses;
   this adds the command's fixed start (loading the assignment generates every case, the
   training ones included, which trains small models: seconds).
@@ -26,6 +28,7 @@ import shutil
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from common import (
@@ -65,9 +68,11 @@ def one_round(a, work: Path, assignment: Path, tasks: list, r: int, times: dict,
     """Every measurement once, alternating one and two workers."""
     from autograder import batch, grading
 
-    options = grading.GradeOptions(questions=tuple(numpy_questions(a)))
+    options = grading.GradeOptions(questions=tuple(numpy_questions(a)), pipeline=False)
+    pipelined = replace(options, pipeline=True)
     only = question_args(numpy_questions(a))
     times["inline 1"].append(phase_seconds(lambda: batch.run_inline(a, tasks, options)))
+    times["pipelined 1"].append(phase_seconds(lambda: batch.run_inline(a, tasks, pipelined)))
     times["pool 2"].append(phase_seconds(lambda: batch.run_local(a, tasks, options, 2)))
     times["threads 2"].append(thread_pool_seconds(a, tasks, options, 2))
     for w in (1, 2):
@@ -82,6 +87,9 @@ def report(times: dict, n: int, rounds: int, identical: bool) -> None:
     """The table and the ratios."""
     best = {k: min(v) for k, v in times.items()}
     rows = [["measurement", "workers", "wall s (best)", "per submission s", "speed-up"]]
+    rows.append(["grading phase, one worker, cases pipelined", "1",
+                 f"{best['pipelined 1']:.1f}", f"{best['pipelined 1'] / n:.2f}",
+                 f"{best['inline 1'] / best['pipelined 1']:.2f}x"])
     for label, one, two in (("grading phase, process pool", "inline 1", "pool 2"),
                             ("grading phase, threads (old design)", "inline 1", "threads 2"),
                             ("`autograder grade`, end to end", "command 1", "command 2")):
@@ -119,7 +127,8 @@ def main() -> None:
         a.cases()
         subs = make_class(work / "subs", args.n, source=work)
         tasks = [batch.Task(s.name, s) for s in subs]
-        times = {k: [] for k in ("inline 1", "pool 2", "threads 2", "command 1", "command 2")}
+        times = {k: [] for k in ("inline 1", "pipelined 1", "pool 2", "threads 2", "command 1",
+                                 "command 2")}
         books: set = set()
         for r in range(args.rounds):
             one_round(a, work, assignment, tasks, r, times, books)

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from concurrent.futures import Future
@@ -347,6 +348,9 @@ def test_resume_after_sigkill_grades_nobody_twice_and_loses_nothing(tiny, tmp_pa
     _kill_after_first_grade(_cli([tmp_path / "subs"], out), out)
     done = {p.parent.name: p.stat().st_mtime_ns for p in out.glob("*/grade.json")}
     assert 0 < len(done) < 8, "the kill should land part-way"
+    pids = {p: p.name[len(batch.BATCH_FOLDER):].split("-")[0]
+            for p in Path(tempfile.gettempdir()).glob(f"{batch.BATCH_FOLDER}*-*")}
+    left = [p for p, pid in pids.items() if pid.isdigit() and not batch._alive(int(pid))]
     resumed = subprocess.run(_cli([tmp_path / "subs"], out, "--resume"), capture_output=True,
                              text=True, cwd=ROOT, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
@@ -358,6 +362,28 @@ def test_resume_after_sigkill_grades_nobody_twice_and_loses_nothing(tiny, tmp_pa
         json.loads((tmp_path / "whole" / "summary" / "summary.json").read_text())
     assert marker_processes() == []
     assert not list(out.rglob(".grade.json.*")), "no half-written results"
+    assert not any(p.exists() for p in left), "the resumed batch removed the killed one's folder"
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited."""
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def test_sweep_removes_only_the_folders_of_dead_batches(tmp_path):
+    dead, live = dead_pid(), os.getpid()
+    (tmp_path / f"{batch.BATCH_FOLDER}{dead}-abc").mkdir()
+    (tmp_path / f"{batch.BATCH_FOLDER}{dead}-abc" / "payload.pickle").write_bytes(b"x")
+    (tmp_path / f"{batch.BATCH_FOLDER}{live}-def").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / f"{batch.BATCH_FOLDER}{dead}-link").symlink_to(tmp_path / "elsewhere")
+    (tmp_path / f"other-{dead}-abc").mkdir()
+    assert batch.sweep_batch_folders(tmp_path) == [tmp_path / f"{batch.BATCH_FOLDER}{dead}-abc"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([
+        f"{batch.BATCH_FOLDER}{live}-def", "elsewhere", f"{batch.BATCH_FOLDER}{dead}-link",
+        f"other-{dead}-abc"])
 
 
 def test_submissions_shipped_as_zip_grade_like_folders(tiny, tmp_path):

@@ -22,9 +22,11 @@ exist only where the reference solution is, and their messages never show expect
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from autograder.worker import LazyMapping
 
 
 def ref(name: str) -> dict:
@@ -107,30 +109,12 @@ def record(value: str, fn: str, **params) -> Check:
     return Check(value=value, kind="record", fn=fn, params=params)
 
 
-class LazyInputs(Mapping):
+class LazyInputs(LazyMapping):
     """Case inputs computed on first use (e.g. networks the harness must train first).
 
     Only the cases that are actually run pay for them: selecting questions or loading the
     assignment does not.
     """
-
-    def __init__(self, make: Callable[[], dict]):
-        self._make = make
-        self._data: dict | None = None
-
-    def _get(self) -> dict:
-        if self._data is None:
-            self._data = dict(self._make())
-        return self._data
-
-    def __getitem__(self, key):
-        return self._get()[key]
-
-    def __iter__(self):
-        return iter(self._get())
-
-    def __len__(self):
-        return len(self._get())
 
     def __reduce__(self):  # pickled (e.g. to a harness process) as the plain dict
         return (dict, (self._get(),))

@@ -147,9 +147,13 @@ def raw_array(inner) -> np.ndarray:
     return np.frombuffer(data, dtype=dtype).reshape(shape).copy()
 
 
-class LazyArrays(Mapping):
-    """The arrays of an .npz file, loaded on first use (never when no value refers to
-    one: a file the harness did not write, a planted link say, is then never opened)."""
+class LazyMapping(Mapping):
+    """A mapping made by `load()` on first use, and only then.
+
+    The worker reads a case's arrays through one (`LazyArrays`): a file the harness did
+    not write, a link planted where it writes none, is never opened when no value
+    refers to an array.
+    """
 
     def __init__(self, load):
         self._load = load
@@ -168,6 +172,9 @@ class LazyArrays(Mapping):
 
     def __len__(self):
         return len(self._get())
+
+
+LazyArrays = LazyMapping
 
 
 def load_arrays(path) -> dict:

@@ -21,7 +21,7 @@ With ``BatchOptions.cluster`` the same work goes to a Dask scheduler instead
 A batch killed with SIGKILL loses nothing that was written: the next run with ``resume``
 skips every submission whose ``grade.json`` exists, and first kills whatever processes
 the killed run's sandboxes left under uids no live batch holds (`sweep_orphans`), and
-removes the killed batch's temporary folder (`sweep_batch_folders`).
+removes the temporary folders the killed run left (`sweep_batch_folders`).
 """
 
 from __future__ import annotations
@@ -55,8 +55,14 @@ from autograder.grading import (
     grade_package,
     select_cases,
 )
-from autograder.session import Outcome
+from autograder.session import WORKER_FOLDER, Outcome
 from autograder.submission import prepare, submission_name
+
+# Temporary folders, each named PREFIX<pid of the process that made it>-...: the batch's
+# cases and expected values, a submission's safe copy, a sandboxed worker's folder.
+BATCH_FOLDER = "autograder-batch-"
+SUBMISSION_FOLDER = "nntrain-sub-"
+TEMP_FOLDERS = (BATCH_FOLDER, SUBMISSION_FOLDER, WORKER_FOLDER)
 
 
 @dataclass
@@ -146,7 +152,7 @@ def result_from_dict(data: dict) -> SubmissionResult:
 def grade_one(assignment: Assignment, path: Path, name: str, oracle: Oracle,
               options: GradeOptions) -> SubmissionResult:
     """Prepare (safely copy) and grade one submission; never raises."""
-    scratch = Path(tempfile.mkdtemp(prefix="nntrain-sub-"))
+    scratch = Path(tempfile.mkdtemp(prefix=f"{SUBMISSION_FOLDER}{os.getpid()}-"))
     try:
         prepared = prepare(path, scratch, assignment.package)
         if prepared.package_dir is None:
@@ -278,7 +284,6 @@ class Progress:
 
 # ----------------------------------------------------------------------------- local pool
 _CHILD: dict = {}
-BATCH_FOLDER = "autograder-batch-"  # + the batch's pid: its temporary folder
 
 
 def _child_init(options: GradeOptions) -> None:
@@ -411,15 +416,16 @@ def sweep_orphans() -> list[int]:
 
 
 def sweep_batch_folders(root: Path | None = None) -> list[Path]:
-    """Remove the temporary folders (`BATCH_FOLDER<pid>-...`: cases and expected values)
-    of batches whose process is gone, killed before it could clean up. Only folders of
-    this user; returns those removed."""
+    """Remove the temporary folders (`TEMP_FOLDERS`) whose process is gone, killed before
+    it could clean up: cases and expected values, copies of submissions. Only folders of
+    this user or, for root, of a sandbox uid; returns those removed."""
+    owners = {os.geteuid()} | (set(sandbox.UID_POOL) if os.geteuid() == 0 else set())
     removed = []
     for entry in os.scandir(root or tempfile.gettempdir()):
-        pid = entry.name[len(BATCH_FOLDER):].split("-", 1)[0]
-        if not (entry.name.startswith(BATCH_FOLDER) and pid.isdigit()
-                and entry.is_dir(follow_symlinks=False)
-                and entry.stat(follow_symlinks=False).st_uid == os.geteuid()
+        prefix = next((p for p in TEMP_FOLDERS if entry.name.startswith(p)), None)
+        pid = entry.name[len(prefix):].split("-", 1)[0] if prefix else ""
+        if not (pid.isdigit() and entry.is_dir(follow_symlinks=False)
+                and entry.stat(follow_symlinks=False).st_uid in owners
                 and not _alive(int(pid))):
             continue
         shutil.rmtree(entry.path, ignore_errors=True)

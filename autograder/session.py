@@ -34,6 +34,7 @@ from autograder.sandbox import Limits, Sandbox
 WORKER_FILE = Path(wire.__file__)
 MAX_LINE = 4 * 1024 * 1024
 MAX_RESULT_BYTES = 64 * 1024 * 1024  # a result file, and its arrays unpacked
+WORKER_FOLDER = "nntrain-worker-"  # + the harness's pid: a worker's temporary folder
 WINDOW = 16  # cases in flight at once: the worker runs one while the harness judges another
 PIPE_BUDGET = 32 * 1024  # request bytes in flight: under a pipe's 64 KiB, so writes never block
 
@@ -124,7 +125,7 @@ class WorkerSession:
 
     # -- lifecycle
     def _prepare(self) -> Path:
-        rw = Path(tempfile.mkdtemp(prefix="nntrain-worker-"))
+        rw = Path(tempfile.mkdtemp(prefix=f"{WORKER_FOLDER}{os.getpid()}-"))
         shutil.copytree(self.package_dir, rw / "submission" / self.package_dir.name,
                         symlinks=True)
         (rw / "io").mkdir()

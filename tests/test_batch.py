@@ -380,10 +380,16 @@ def test_sweep_removes_only_the_folders_of_dead_batches(tmp_path):
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / f"{batch.BATCH_FOLDER}{dead}-link").symlink_to(tmp_path / "elsewhere")
     (tmp_path / f"other-{dead}-abc").mkdir()
-    assert batch.sweep_batch_folders(tmp_path) == [tmp_path / f"{batch.BATCH_FOLDER}{dead}-abc"]
+    (tmp_path / f"{batch.SUBMISSION_FOLDER}{dead}-x").mkdir()
+    (tmp_path / f"{batch.WORKER_FOLDER}{dead}-y" / "submission").mkdir(parents=True)
+    (tmp_path / f"{batch.WORKER_FOLDER}{live}-z").mkdir()
+    (tmp_path / f"{batch.WORKER_FOLDER}old").mkdir()
+    assert sorted(p.name for p in batch.sweep_batch_folders(tmp_path)) == [
+        f"{batch.BATCH_FOLDER}{dead}-abc", f"{batch.SUBMISSION_FOLDER}{dead}-x",
+        f"{batch.WORKER_FOLDER}{dead}-y"]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([
         f"{batch.BATCH_FOLDER}{live}-def", "elsewhere", f"{batch.BATCH_FOLDER}{dead}-link",
-        f"other-{dead}-abc"])
+        f"other-{dead}-abc", f"{batch.WORKER_FOLDER}{live}-z", f"{batch.WORKER_FOLDER}old"])
 
 
 def test_submissions_shipped_as_zip_grade_like_folders(tiny, tmp_path):

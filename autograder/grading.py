@@ -225,7 +225,7 @@ class GradeOptions:
     - questions: only these question ids (None: all).
     - visibility: which cases ("public", "hidden").
     - pipeline: keep several cases in flight, so that the harness judges while the worker
-      runs (about 1.5 cores for one submission). A batch turns it off: there each of
+      runs (about 1.4 cores for one submission). A batch turns it off: there each of
       `--workers` takes about one core, its harness and worker taking turns.
     """
 

@@ -150,7 +150,7 @@ def raw_array(inner) -> np.ndarray:
 class LazyMapping(Mapping):
     """A mapping made by `load()` on first use, and only then.
 
-    The worker reads a case's arrays through one (`LazyArrays`): a file the harness did
+    The worker reads a case's arrays through one: a file the harness did
     not write, a link planted where it writes none, is never opened when no value
     refers to an array.
     """
@@ -172,9 +172,6 @@ class LazyMapping(Mapping):
 
     def __len__(self):
         return len(self._get())
-
-
-LazyArrays = LazyMapping
 
 
 def load_arrays(path) -> dict:
@@ -289,7 +286,7 @@ class Runner:
         """Run one case with its arrays and results in files of `io_dir`."""
         token = request["case"]
         path = os.path.join(io_dir, f"{token}.in.npz")
-        reply, values = self.execute(request, LazyArrays(lambda: load_arrays(path)))
+        reply, values = self.execute(request, LazyMapping(lambda: load_arrays(path)))
         out_arrays: dict = {}
         reply["values"] = encode(values, out_arrays, inline=INLINE_BYTES)
         if out_arrays:

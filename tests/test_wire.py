@@ -99,7 +99,7 @@ def test_lazy_arrays_load_only_when_a_value_refers_to_one():
         calls.append(1)
         return {"a0": np.ones(2)}
 
-    lazy = wire.LazyArrays(load)
+    lazy = wire.LazyMapping(load)
     assert wire.decode({"$dict": {"x": 1}}, lazy) == {"x": 1} and calls == []
     assert np.array_equal(wire.decode({"$arr": "a0"}, lazy), np.ones(2))
     wire.decode({"$arr": "a0"}, lazy)

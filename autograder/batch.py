@@ -184,6 +184,8 @@ def write_submission(result: dict, out_dir: Path) -> None:
     from autograder.summary import feedback_html
 
     folder = out_dir / result["submission"]
+    for stale in folder.glob(".*.*"):  # atomic_write's temporaries, from a killed batch
+        stale.unlink(missing_ok=True)
     typed = result_from_dict(result)
     out.write_results(typed, folder)
     out.atomic_write(folder / "feedback.html", feedback_html(typed))

@@ -424,15 +424,23 @@ def sweep_batch_folders(root: Path | None = None) -> list[Path]:
     owners = {os.geteuid()} | (set(sandbox.UID_POOL) if os.geteuid() == 0 else set())
     removed = []
     for entry in os.scandir(root or tempfile.gettempdir()):
-        prefix = next((p for p in TEMP_FOLDERS if entry.name.startswith(p)), None)
-        pid = entry.name[len(prefix):].split("-", 1)[0] if prefix else ""
-        if not (pid.isdigit() and entry.is_dir(follow_symlinks=False)
-                and entry.stat(follow_symlinks=False).st_uid in owners
-                and not _alive(int(pid))):
-            continue
-        shutil.rmtree(entry.path, ignore_errors=True)
-        removed.append(Path(entry.path))
+        if _left_over(entry, owners):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(Path(entry.path))
     return removed
+
+
+def _left_over(entry: os.DirEntry, owners: set[int]) -> bool:
+    """Whether `entry` is a temporary folder of `owners` whose process is gone. A folder
+    that vanishes meanwhile (its live owner cleaned up) is not left over."""
+    prefix = next((p for p in TEMP_FOLDERS if entry.name.startswith(p)), None)
+    pid = entry.name[len(prefix):].split("-", 1)[0] if prefix else ""
+    try:
+        return (pid.isdigit() and entry.is_dir(follow_symlinks=False)
+                and entry.stat(follow_symlinks=False).st_uid in owners
+                and not _alive(int(pid)))
+    except OSError:
+        return False
 
 
 def _alive(pid: int) -> bool:

@@ -274,8 +274,10 @@ def test_sweep_kills_processes_of_unheld_sandbox_uids():
     proc = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                              "sleep", "300"], start_new_session=True)
     try:
-        time.sleep(0.2)
-        assert uid in batch.sweep_orphans()
+        while not sandbox.uid_pids(uid) and proc.poll() is None:
+            time.sleep(0.01)  # until setpriv has become the uid
+        batch.sweep_orphans()  # another xdist process's batch may sweep it first: either way
+        proc.wait(timeout=30)  # the sweep may reap it itself, so its exit status is lost
         assert sandbox.uid_pids(uid) == []
     finally:
         proc.kill()
@@ -390,6 +392,21 @@ def test_sweep_removes_only_the_folders_of_dead_batches(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([
         f"{batch.BATCH_FOLDER}{live}-def", "elsewhere", f"{batch.BATCH_FOLDER}{dead}-link",
         f"other-{dead}-abc", f"{batch.WORKER_FOLDER}{live}-z", f"{batch.WORKER_FOLDER}old"])
+
+
+class VanishingEntry:
+    """A directory entry whose folder its live owner removed after `os.scandir` saw it."""
+    name, path = f"{batch.SUBMISSION_FOLDER}1-gone", "/nonexistent"
+
+    def is_dir(self, follow_symlinks=True):
+        return True
+
+    def stat(self, follow_symlinks=True):
+        raise FileNotFoundError(self.path)
+
+
+def test_sweep_passes_over_a_folder_that_vanishes_meanwhile():
+    assert not batch._left_over(VanishingEntry(), {os.geteuid()})
 
 
 def test_submissions_shipped_as_zip_grade_like_folders(tiny, tmp_path):

@@ -44,6 +44,7 @@ from pathlib import Path
 from autograder import results as out
 from autograder import sandbox
 from autograder.assignment import Assignment
+from autograder.cluster import BUNDLE_FOLDER
 from autograder.grading import (
     CaseResult,
     FunctionResult,
@@ -59,10 +60,12 @@ from autograder.session import WORKER_FOLDER, Outcome
 from autograder.submission import prepare, submission_name
 
 # Temporary folders, each named PREFIX<pid of the process that made it>-...: the batch's
-# cases and expected values, a submission's safe copy, a sandboxed worker's folder.
+# cases and expected values, a submission's safe copy, a sandboxed worker's folder, a
+# sandbox's private folder (staged binds, output log), a Dask worker's unpacked bundle.
 BATCH_FOLDER = "autograder-batch-"
 SUBMISSION_FOLDER = "nntrain-sub-"
-TEMP_FOLDERS = (BATCH_FOLDER, SUBMISSION_FOLDER, WORKER_FOLDER)
+TEMP_FOLDERS = (BATCH_FOLDER, SUBMISSION_FOLDER, WORKER_FOLDER,
+                sandbox.SANDBOX_FOLDER, BUNDLE_FOLDER)
 
 
 @dataclass

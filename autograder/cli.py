@@ -95,9 +95,16 @@ def cmd_grade(args) -> int:
 
 def cmd_check(args) -> int:
     from autograder.checker import check
+    from autograder.sandbox import SandboxError
+    from autograder.session import WorkerFailed
 
-    summary = check(question=args.question, path=args.path, assignment=args.assignment,
-                    color=None if not args.no_color else False)
+    try:
+        summary = check(question=args.question, path=args.path, assignment=args.assignment,
+                        color=None if not args.no_color else False)
+    except (SandboxError, WorkerFailed) as exc:
+        print(f"autograder check: could not start the sandbox that runs your code (a problem "
+              f"of this machine's set-up, not of your code):\n{exc}", file=sys.stderr)
+        return 2
     return 0 if summary.all_passed else 1
 
 

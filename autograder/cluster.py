@@ -33,6 +33,7 @@ import os
 import shutil
 import tempfile
 import threading
+import weakref
 import zipfile
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -42,6 +43,7 @@ from autograder.assignment import Assignment
 from autograder.grading import GradeOptions, Oracle, select_cases
 
 CONNECT_TIMEOUT = "30s"
+BUNDLE_FOLDER = "autograder-bundle-"  # + the Dask worker's pid: its unpacked bundle
 SKIPPED_PARTS = {"__pycache__", ".git", ".ipynb_checkpoints"}
 _LOADED: dict[str, tuple[Assignment, Oracle]] = {}
 _LOAD_LOCK = threading.Lock()
@@ -92,27 +94,31 @@ def bundle_assignment(assignment: Assignment) -> bytes:
 
 
 def unpack_bundle(bundle: bytes) -> Assignment:
-    """The bundle's files in a new private folder, and its assignment loaded from there."""
+    """The bundle's files in a new private folder, and its assignment loaded from there.
+    The folder goes with the assignment: when it is collected, or when the process exits
+    (a killed process's is removed by the next `batch.sweep_batch_folders`)."""
     from autograder import assignment as asg
 
-    root = Path(tempfile.mkdtemp(prefix="autograder-bundle-"))
+    root = Path(tempfile.mkdtemp(prefix=f"{BUNDLE_FOLDER}{os.getpid()}-"))
     with zipfile.ZipFile(io.BytesIO(bundle)) as zf:
         zf.extractall(root)  # our own bundle, made by `bundle_assignment`
     manifest = json.loads((root / "bundle.json").read_text())
     assignment = asg.load(root / manifest["assignment"])
     solutions = manifest["solutions"]
     assignment.solutions = (root / solutions).resolve() if solutions else None
+    weakref.finalize(assignment, shutil.rmtree, root, True)  # also at the process's exit
     return assignment
 
 
 def load_bundle(bundle: bytes, options: GradeOptions) -> tuple[Assignment, Oracle]:
     """The bundle's assignment and its oracle (every expected value computed), cached."""
-    from autograder.batch import precompute, sweep_orphans
+    from autograder.batch import precompute, sweep_batch_folders, sweep_orphans
 
     key = hashlib.sha256(bundle).hexdigest() + repr(options)
     with _LOAD_LOCK:
         if key not in _LOADED:
             sweep_orphans()  # what a killed worker's sandboxes left on this machine
+            sweep_batch_folders()
             assignment = unpack_bundle(bundle)
             _LOADED[key] = (assignment, Oracle(store=precompute(assignment, options)))
         return _LOADED[key]

@@ -84,6 +84,7 @@ from pathlib import Path
 
 UID_POOL = range(61000, 62000)
 LOCK_DIR = Path("/tmp/autograder-uids")
+SANDBOX_FOLDER = "autograder-sandbox-"  # + the pid of its process: a sandbox's private folder
 PROCESS_HEADROOM = 2
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
@@ -512,6 +513,15 @@ def _under(path: Path, roots: Sequence[str | Path]) -> bool:
     return any(path.is_relative_to(root) for root in roots)
 
 
+def this_python() -> str:
+    """This interpreter's path with its folder resolved, so that it names the same file in
+    the sandbox, where a relative part ("/home/me/bundle/../.venv/bin/python") may not
+    exist. The file itself stays unresolved: a venv's python is a link, and Python finds its
+    venv from the path it was started by."""
+    folder, name = os.path.split(os.path.abspath(sys.executable))
+    return os.path.join(os.path.realpath(folder), name)
+
+
 @functools.cache
 def interpreter_paths(python: str) -> tuple[Path, ...]:
     """The folders `python` needs outside the system folders, as seen at their own paths."""
@@ -594,7 +604,7 @@ class Sandbox:
 
     def __init__(self, limits: Limits, *, uid: int | None = None,
                  ro_binds: Sequence[str | Path] = (), rw_dir: Path,
-                 isolation: str = "auto", python: str | Path = sys.executable,
+                 isolation: str = "auto", python: str | Path | None = None,
                  dev_binds: Sequence[str | Path] = ()):
         caps = _capabilities()
         self.limits = limits
@@ -604,7 +614,7 @@ class Sandbox:
             raise SandboxError(f"rw_dir must be an existing folder other than /: {rw_dir}")
         if uid is not None and not caps.setpriv:
             raise SandboxError("a uid can only be given when the harness runs as root")
-        self.python = str(python)
+        self.python = str(python or this_python())
         self._caps = caps
         self._process: SandboxedProcess | None = None
         self._spawned = 0
@@ -612,7 +622,7 @@ class Sandbox:
             _become_subreaper()
         self._lease = _UidLease(uid) if caps.setpriv else None
         self.uid = self._lease.uid if self._lease else None
-        self._private = Path(tempfile.mkdtemp(prefix="autograder-sandbox-"))
+        self._private = Path(tempfile.mkdtemp(prefix=f"{SANDBOX_FOLDER}{os.getpid()}-"))
         self.layers = _mode_layers(self.mode, caps)
         try:
             self._binds, self._staged = self._plan_binds(ro_binds, dev_binds)

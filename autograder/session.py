@@ -146,8 +146,8 @@ class WorkerSession:
         self.io_fd = os.open(self.rw / "io", os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
         req_r, self.req_w = os.pipe()
         self.resp_r, resp_w = os.pipe()
-        argv = [sys.executable, "-I", "worker.py", "submission", "io", str(req_r), str(resp_w),
-                self.package_dir.name]
+        argv = self.sandbox.python_argv("worker.py", "submission", "io", str(req_r),
+                                        str(resp_w), self.package_dir.name)
         try:
             self.proc = self.sandbox.spawn(argv, pass_fds=(req_r, resp_w))
         finally:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from autograder import assignment as asg
-from autograder import batch, grading, sandbox, stubgen, summary
+from autograder import batch, cluster, grading, sandbox, stubgen, summary
 from autograder.cli import main as cli_main
 from autograder.submission import discover
 
@@ -386,9 +386,12 @@ def test_sweep_removes_only_the_folders_of_dead_batches(tmp_path):
     (tmp_path / f"{batch.WORKER_FOLDER}{dead}-y" / "submission").mkdir(parents=True)
     (tmp_path / f"{batch.WORKER_FOLDER}{live}-z").mkdir()
     (tmp_path / f"{batch.WORKER_FOLDER}old").mkdir()
-    assert sorted(p.name for p in batch.sweep_batch_folders(tmp_path)) == [
+    (tmp_path / f"{sandbox.SANDBOX_FOLDER}{dead}-s" / "stage").mkdir(parents=True)
+    (tmp_path / f"{cluster.BUNDLE_FOLDER}{dead}-b").mkdir()
+    assert sorted(p.name for p in batch.sweep_batch_folders(tmp_path)) == sorted([
         f"{batch.BATCH_FOLDER}{dead}-abc", f"{batch.SUBMISSION_FOLDER}{dead}-x",
-        f"{batch.WORKER_FOLDER}{dead}-y"]
+        f"{batch.WORKER_FOLDER}{dead}-y", f"{sandbox.SANDBOX_FOLDER}{dead}-s",
+        f"{cluster.BUNDLE_FOLDER}{dead}-b"])
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([
         f"{batch.BATCH_FOLDER}{live}-def", "elsewhere", f"{batch.BATCH_FOLDER}{dead}-link",
         f"other-{dead}-abc", f"{batch.WORKER_FOLDER}{live}-z", f"{batch.WORKER_FOLDER}old"])

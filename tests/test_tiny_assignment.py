@@ -118,3 +118,36 @@ def test_check_refuses_an_unknown_question(tmp_path):
 
     with pytest.raises(SystemExit, match="no question 'nope'; the questions are: squares"):
         check("nope", path=TINY / "solutions", assignment=TINY)
+
+
+def test_check_runs_from_a_python_named_through_a_relative_part(tmp_path):
+    """`../.venv/bin/python -m autograder.cli check`: its sys.executable keeps the `..`,
+    which the sandbox, without this folder, cannot go through."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "bundle").mkdir()
+    python = os.path.relpath(sys.executable, tmp_path / "bundle")
+    done = subprocess.run([python, "-m", "autograder.cli", "check", "--path",
+                           str(TINY / "solutions"), "--assignment", str(TINY), "--no-color"],
+                          capture_output=True, text=True, cwd=tmp_path / "bundle")
+    assert done.returncode == 0, done.stderr
+    assert "PASS Squares" in done.stdout
+
+
+def test_check_says_plainly_when_the_sandbox_cannot_start(monkeypatch, capsys):
+    from autograder import checker
+    from autograder.cli import main
+    from autograder.session import WorkerFailed
+
+    def refuse(*args, **kwargs):
+        raise WorkerFailed("bwrap: execvp /x/python: No such file or directory")
+
+    monkeypatch.setattr(checker, "grade_package", refuse)
+    code = main(["check", "--path", str(TINY / "solutions"), "--assignment", str(TINY)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "could not start the sandbox that runs your code" in err
+    assert "not of your code" in err and "bwrap: execvp /x/python" in err
+    assert "Traceback" not in err

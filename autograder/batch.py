@@ -497,6 +497,18 @@ def gradebook_rows(assignment: Assignment, named: list[Task], out_dir: Path,
     return rows
 
 
+def submitters(tasks: list[Task], quiet: bool) -> dict[str, dict[str, str]]:
+    """The roster columns of the submissions an export's metadata names, by name."""
+    from autograder.roster import export_roster
+
+    def warn(message: str) -> None:
+        if not quiet:
+            print(f"autograder grade: {message}", file=sys.stderr)
+
+    by_path = export_roster([t.path for t in tasks], warn)
+    return {t.name: by_path[t.path] for t in tasks if t.path in by_path}
+
+
 def grade_batch(assignment: Assignment, paths: list[Path], out_dir: Path,
                 options: BatchOptions) -> list[dict]:
     """Grade `paths` into `out_dir`; returns every submission's result dict (all of them)."""
@@ -520,7 +532,7 @@ def grade_batch(assignment: Assignment, paths: list[Path], out_dir: Path,
         progress.close()
     rows = gradebook_rows(assignment, work.named, out_dir, grade_options)
     out.write_gradebook_rows(rows, [q.id for q in assignment.questions],
-                             out_dir / "gradebook.csv")
+                             out_dir / "gradebook.csv", submitters(work.named, options.quiet))
     if options.summary:
         from autograder.summary import write_summary
 

@@ -126,11 +126,17 @@ def gradebook_row(result: dict, question_ids: list[str]) -> dict:
     return row
 
 
-def write_gradebook_rows(results: list[dict], question_ids: list[str], path: Path):
-    """OUT/gradebook.csv, one row per submission, sorted by submission name."""
-    columns = GRADEBOOK_FIXED + question_ids
-    rows = sorted((gradebook_row(r, question_ids) for r in results),
-                  key=lambda r: r["submission"])
+def write_gradebook_rows(results: list[dict], question_ids: list[str], path: Path,
+                         roster: dict[str, dict[str, str]] | None = None):
+    """OUT/gradebook.csv, one row per submission, sorted by submission name. With a
+    `roster` ({submission: {column: value}}, from `roster.export_roster`), its columns
+    follow `submission`, empty for a submission it does not name."""
+    roster = roster or {}
+    extra = list(next(iter(roster.values()), {}))
+    columns = GRADEBOOK_FIXED[:1] + extra + GRADEBOOK_FIXED[1:] + question_ids
+    blank = dict.fromkeys(extra, "")
+    rows = sorted((gradebook_row(r, question_ids) | roster.get(r["submission"], blank)
+                   for r in results), key=lambda r: r["submission"])
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()

@@ -30,6 +30,7 @@ STATUSES = ("ok", "missing", "bad-archive", "empty", "no-package", "ambiguous", 
             "unsafe-entries")
 CHUNK = 1 << 16
 MAX_LISTED = 10  # skipped entries named in a message
+EXPORT_METADATA = "submission_metadata.yml"  # at the top of a Gradescope class export
 MAX_KEPT = 50  # skipped entries remembered at all
 JUNK_DIRS = {"__MACOSX"}
 JUNK_FILES = {".DS_Store", "Thumbs.db"}
@@ -203,6 +204,21 @@ def choose(found: set[tuple[str, ...]], package: str, notes: Notes) -> tuple[str
     raise not_found(found, package, notes)
 
 
+def choose_in(found: set[tuple[str, ...]], package: str, notes: Notes,
+              export: Callable[[], bool]) -> tuple[str, ...]:
+    """`choose`, its rejection saying so when the source looks like a whole class's export
+    (`export()`: it holds `EXPORT_METADATA` at the top or one folder down)."""
+    try:
+        return choose(found, package, notes)
+    except Rejected as rejected:
+        if not export():
+            raise
+        raise Rejected(rejected.status, f"{rejected.message} It holds {EXPORT_METADATA}: it "
+                       "looks like a Gradescope export of the whole class, not one "
+                       "submission. Unzip it and grade its folder: "
+                       "`autograder grade FOLDER -o OUT`.") from None
+
+
 def not_found(found: set[tuple[str, ...]], package: str, notes: Notes) -> Rejected:
     """Why no package folder was accepted: too deep, skipped as unsafe, or absent."""
     if found:
@@ -332,7 +348,9 @@ def scan_zip(zf: zipfile.ZipFile, package: str, limits: Limits,
         raise Rejected(status, "The zip holds no usable files.")
     found = {p for e in entries for p in package_paths(e.parts if e.is_dir else e.parts[:-1],
                                                        package)}
-    prefix = choose(found, package, notes)
+    prefix = choose_in(found, package, notes, lambda: any(
+        e.parts[-1] == EXPORT_METADATA and len(e.parts) <= 2 and not e.is_dir
+        for e in entries))
     return prefix, zip_package(zf, entries, prefix, Budget(limits, package), notes)
 
 
@@ -444,6 +462,13 @@ def folder_package(pkg_dir: Path, shown_dir: str, budget: Budget,
     return files
 
 
+def holds_export(root: Path) -> bool:
+    """Whether `EXPORT_METADATA` is in the folder `root` or one of its folders."""
+    folders = [root, *(Path(e.path) for e in list_dir(root) if entry_kind(e) == "dir")]
+    return any(entry_kind(e) == "file" and e.name == EXPORT_METADATA
+               for folder in folders for e in list_dir(folder))
+
+
 def lone_zip(root: Path) -> Path | None:
     """The only `.zip` file at the top of a folder (Gradescope's upload of one zip)."""
     zips = [Path(e.path) for e in list_dir(root)
@@ -520,7 +545,7 @@ def package_files(path: Path, package: str, limits: Limits,
         found = folder_found(path, package, notes)
         inner = None if found else lone_zip(path)
         if inner is None:
-            prefix = choose(found, package, notes)
+            prefix = choose_in(found, package, notes, lambda: holds_export(path))
             shown = "/".join(prefix)
             yield shown, folder_package(path.joinpath(*prefix), shown, Budget(limits, package),
                                         notes)

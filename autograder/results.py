@@ -113,10 +113,6 @@ def feedback_markdown(result: SubmissionResult, show_hidden: bool = True) -> str
     return "\n".join(lines)
 
 
-def gradebook_columns(question_ids: list[str]) -> list[str]:
-    return GRADEBOOK_FIXED + question_ids
-
-
 def gradebook_row(result: dict, question_ids: list[str]) -> dict:
     """One gradebook row from a `SubmissionResult.to_dict()`."""
     row = {"submission": result["submission"], "status": result["status"],

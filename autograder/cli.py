@@ -63,16 +63,30 @@ def _grade_problem(args, a) -> str | None:
     return None
 
 
+def _submissions(args, package: str) -> tuple[list[Path], str | None]:
+    """The submissions to grade, less the output folder and what is in it; when there are
+    none, why."""
+    from autograder.submission import discover
+
+    named = [Path(p) for p in args.submissions]
+    paths = discover(named, package, exclude=(Path(args.output),))
+    if paths:
+        return paths, None
+    if discover(named, package):
+        return [], f"every submission found is in the output folder {args.output}: " \
+                   "choose another -o"
+    return [], "no submissions found"
+
+
 def cmd_grade(args) -> int:
     from autograder import assignment as asg
     from autograder.batch import UnknownSubmissions, grade_batch
     from autograder.cluster import ClusterError
     from autograder.report import print_gradebook
-    from autograder.submission import discover
 
     a = asg.load(_find_assignment(args.assignment))
-    paths = discover([Path(p) for p in args.submissions], a.package)
-    problem = _grade_problem(args, a) or (None if paths else "no submissions found")
+    paths, none_why = _submissions(args, a.package)
+    problem = _grade_problem(args, a) or none_why
     if problem:
         print(f"autograder grade: {problem}", file=sys.stderr)
         return 2

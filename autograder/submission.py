@@ -600,13 +600,26 @@ def finish(name: str, package_dir: Path | None, status: str, headline: str,
 
 # ---- command-line arguments ---------------------------------------------------------------
 
-def discover(paths: list[Path], package: str = "nntrain") -> list[Path]:
+def discover(paths: list[Path], package: str = "nntrain",
+             exclude: tuple[Path, ...] = ()) -> list[Path]:
     """The submissions named on the command line.
 
     A folder holding the package folder is one submission; any other folder is a folder
     of submissions and expands to its subfolders and `.zip` files, sorted. Anything else
-    (a missing path, a .txt) is returned as it is, so that it gets a row.
+    (a missing path, a .txt) is returned as it is, so that it gets a row. The folders
+    `exclude` (the grader's output, which may lie among the submissions) and what is in
+    them are left out.
     """
+    found = [p for p in _named(paths, package) if not _inside(p, exclude)]
+    return list(dict.fromkeys(found))
+
+
+def _inside(path: Path, folders: tuple[Path, ...]) -> bool:
+    real = Path(os.path.realpath(path))
+    return any(real.is_relative_to(os.path.realpath(f)) for f in folders)
+
+
+def _named(paths: list[Path], package: str) -> list[Path]:
     found: list[Path] = []
     for arg in map(Path, paths):
         if arg.is_symlink():
@@ -616,7 +629,7 @@ def discover(paths: list[Path], package: str = "nntrain") -> list[Path]:
             found.extend(children(arg) or [arg])
         else:
             found.append(arg)
-    return list(dict.fromkeys(found))
+    return found
 
 
 def children(folder: Path) -> list[Path]:

@@ -397,6 +397,29 @@ def test_sweep_removes_only_the_folders_of_dead_batches(tmp_path):
         f"other-{dead}-abc", f"{batch.WORKER_FOLDER}{live}-z", f"{batch.WORKER_FOLDER}old"])
 
 
+def grade_cli(paths, out, *extra) -> int:
+    return cli_main(["grade", *map(str, paths), "-o", str(out), "--assignment", str(TINY),
+                     "--quiet", "--no-summary", *extra])
+
+
+def test_an_output_folder_among_the_submissions_is_not_graded(tmp_path):
+    subs = tmp_path / "subs"
+    make_class(subs)
+    assert grade_cli([subs], subs / "graded") == 0
+    first = (subs / "graded" / "gradebook.csv").read_text()
+    assert grade_cli([subs], subs / "graded", "--resume") == 0
+    assert grade_cli([subs], subs / "graded") == 0
+    assert (subs / "graded" / "gradebook.csv").read_text() == first
+    assert "\ngraded," not in first and first.count("\n") == 6  # header and 5 submissions
+
+
+def test_an_output_folder_that_is_the_submissions_folder_is_refused(tmp_path, capsys):
+    make_class(tmp_path / "subs")
+    assert grade_cli([tmp_path / "subs"], tmp_path / "subs") == 2
+    assert "every submission found is in the output folder" in capsys.readouterr().err
+    assert not (tmp_path / "subs" / "gradebook.csv").exists()
+
+
 class VanishingEntry:
     """A directory entry whose folder its live owner removed after `os.scandir` saw it."""
     name, path = f"{batch.SUBMISSION_FOLDER}1-gone", "/nonexistent"

@@ -63,6 +63,12 @@ def _grade_problem(args, a) -> str | None:
     return None
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a number of workers (1 or more): {text!r}")
+    return int(text)
+
+
 def _submissions(args, package: str) -> tuple[list[Path], str | None]:
     """The submissions to grade, less the output folder and what is in it; when there are
     none, why."""
@@ -154,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("submissions", nargs="+")
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.add_argument("--assignment", help="assignment folder (default: the one found here)")
-    p.add_argument("--workers", "-j", type=int, default=0,
+    p.add_argument("--workers", "-j", type=_positive, default=0,
                    help="submissions graded side by side (default: this machine's cores)")
     p.add_argument("--resume", action="store_true", help="skip submissions already graded")
     p.add_argument("--only", nargs="+", metavar="NAME", help="regrade only these submissions")

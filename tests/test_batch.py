@@ -397,6 +397,14 @@ def test_sweep_removes_only_the_folders_of_dead_batches(tmp_path):
         f"other-{dead}-abc", f"{batch.WORKER_FOLDER}{live}-z", f"{batch.WORKER_FOLDER}old"])
 
 
+@pytest.mark.parametrize("workers", ["0", "-1", "two"])
+def test_a_number_of_workers_below_one_is_refused(tmp_path, capsys, workers):
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(["grade", str(tmp_path), "-o", str(tmp_path / "out"), f"--workers={workers}"])
+    assert exit_info.value.code == 2
+    assert "not a number of workers (1 or more)" in capsys.readouterr().err
+
+
 def grade_cli(paths, out, *extra) -> int:
     return cli_main(["grade", *map(str, paths), "-o", str(out), "--assignment", str(TINY),
                      "--quiet", "--no-summary", *extra])

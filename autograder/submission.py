@@ -12,6 +12,7 @@ words, never an exception.
 from __future__ import annotations
 
 import hashlib
+import io
 import lzma
 import os
 import re
@@ -317,6 +318,12 @@ class ZipReader:
         self.stream.close()
 
 
+def refuse_encrypted(info: zipfile.ZipInfo) -> None:
+    if info.flag_bits & 0x1:
+        raise Rejected("bad-archive", f"{show(info.filename)} is encrypted: make the zip again "
+                       "without a password.")
+
+
 def zip_package(zf: zipfile.ZipFile, entries: list[ZipEntry], prefix: tuple[str, ...],
                 budget: Budget, notes: Notes) -> dict[tuple[str, ...], Callable]:
     """The package's files (relative path -> opener), counted against the budget."""
@@ -328,9 +335,7 @@ def zip_package(zf: zipfile.ZipFile, entries: list[ZipEntry], prefix: tuple[str,
         if is_bytecode(rel):
             notes.dropped += 1
             continue
-        if entry.info.flag_bits & 0x1:
-            raise Rejected("bad-archive", f"{show(entry.info.filename)} is encrypted: make "
-                           "the zip again without a password.")
+        refuse_encrypted(entry.info)
         budget.add(entry.info.filename, entry.info.file_size)
         if rel in files:
             notes.warnings.append(f"the zip holds {show('/'.join(entry.parts))} more than "
@@ -339,19 +344,42 @@ def zip_package(zf: zipfile.ZipFile, entries: list[ZipEntry], prefix: tuple[str,
     return files
 
 
-def scan_zip(zf: zipfile.ZipFile, package: str, limits: Limits,
-             notes: Notes) -> tuple[tuple[str, ...], dict]:
-    """The package folder's path in the zip and its files."""
+def scan_zip(zf: zipfile.ZipFile, package: str, limits: Limits, notes: Notes,
+             nested: bool = False) -> tuple[tuple[str, ...], dict]:
+    """The package folder's path in the zip and its files. A zip without the package
+    whose only zip is at the top or one folder down (a zip zipped again) is read in its
+    place, once (`nested`)."""
     entries = zip_entries(zf, notes)
     if not any(not e.is_dir for e in entries):
         status = "unsafe-entries" if notes.skipped_count else "empty"
         raise Rejected(status, "The zip holds no usable files.")
     found = {p for e in entries for p in package_paths(e.parts if e.is_dir else e.parts[:-1],
                                                        package)}
+    inner = [e for e in entries if not e.is_dir and len(e.parts) <= 2
+             and e.parts[-1].lower().endswith(".zip")]
+    if not found and not nested and len(inner) == 1:
+        notes.warnings.append(f"graded {show('/'.join(inner[0].parts))}, the zip inside the zip")
+        return scan_zip(inner_zip(zf, inner[0].info, limits), package, limits, notes, True)
     prefix = choose_in(found, package, notes, lambda: any(
         e.parts[-1] == EXPORT_METADATA and len(e.parts) <= 2 and not e.is_dir
         for e in entries))
     return prefix, zip_package(zf, entries, prefix, Budget(limits, package), notes)
+
+
+def inner_zip(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> zipfile.ZipFile:
+    """The zip stored as the member `info`, read into memory (at most `limits.max_bytes`)."""
+    refuse_encrypted(info)
+    with ZipReader(zf, info) as reader:
+        data = reader.read(limits.max_bytes + 1)
+    if len(data) > limits.max_bytes:
+        raise Rejected("too-large", f"{show(info.filename)} in the zip is more than "
+                       f"{size_text(limits.max_bytes)}: submit only the package.")
+    try:
+        return zipfile.ZipFile(io.BytesIO(data))
+    except ZIP_ERRORS as exc:
+        raise Rejected("bad-archive", f"{show(info.filename)} in the zip is not a readable "
+                       f"zip archive ({show(str(exc))}): make a new .zip of the "
+                       "package.") from None
 
 
 @contextmanager

@@ -77,6 +77,16 @@ def members_zip(members):
     return lambda d: write_zip(d / "alice.zip", members)
 
 
+def zip_bytes(members: list) -> bytes:
+    """A zip of `members`, as bytes (to put inside another zip)."""
+    return write_zip(io.BytesIO(), members).getvalue()
+
+
+def encrypted_inner(d: Path) -> Path:
+    path = write_zip(d / "alice.zip", [("inner.zip", zip_bytes(good()))])
+    return patch_central(path, "inner.zip", 8, "<H", 1)
+
+
 def truncated(d: Path) -> Path:
     path = write_zip(d / "alice.zip", good())
     path.write_bytes(path.read_bytes()[:-40])
@@ -213,6 +223,19 @@ ZIP_CASES = [
      "damaged"),
     ("non-utf8-name-flagged-utf8", bad_utf8_name, {}, "bad-archive", None, "not valid UTF-8"),
     ("cp437-name", cp437_name, {}, "ok", {**GOOD, "café.txt": b"x"}, ""),
+    ("zip-in-zip", members_zip([("alice.zip", zip_bytes(good()))]), {}, "ok", GOOD,
+     "graded alice.zip, the zip inside the zip"),
+    ("zip-in-zip-one-down", members_zip([("hw/alice.zip", zip_bytes(good("alice/")))]), {},
+     "ok", GOOD, "alice/nntrain/"),
+    ("zip-in-zip-in-zip", members_zip([("a.zip", zip_bytes([("b.zip", zip_bytes(good()))]))]),
+     {}, "no-package", None, "No usable nntrain/"),
+    ("two-zips-in-zip", members_zip([("a.zip", zip_bytes(good())), ("b.zip", zip_bytes(good()))]),
+     {}, "no-package", None, "No usable nntrain/"),
+    ("zip-in-zip-not-a-zip", members_zip([("a.zip", b"not a zip")]), {}, "bad-archive", None,
+     "a.zip in the zip is not a readable zip"),
+    ("zip-in-zip-too-large", members_zip([("a.zip", zip_bytes(good()) + bytes(3000))]),
+     LIMIT_SIZES, "too-large", None, "a.zip in the zip is more than 1,500 bytes"),
+    ("zip-in-zip-encrypted", encrypted_inner, {}, "bad-archive", None, "inner.zip is encrypted"),
     ("utf8-name-unflagged", unflagged_utf8_name, {}, "ok", {**GOOD, "café.txt": b"x"}, ""),
 ]
 

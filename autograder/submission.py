@@ -205,10 +205,16 @@ def choose(found: set[tuple[str, ...]], package: str, notes: Notes) -> tuple[str
     raise not_found(found, package, notes)
 
 
-def choose_in(found: set[tuple[str, ...]], package: str, notes: Notes,
+def choose_in(found: set[tuple[str, ...]], package: str, notes: Notes, loose: bool,
               export: Callable[[], bool]) -> tuple[str, ...]:
-    """`choose`, its rejection saying so when the source looks like a whole class's export
-    (`export()`: it holds `EXPORT_METADATA` at the top or one folder down)."""
+    """`choose`, for a source that may have no package folder but `loose` module files at
+    its top (files uploaded one by one, or zipped without their folder): those are the
+    package then, () for the top. A rejection says so when the source looks like a whole
+    class's export (`export()`: it holds `EXPORT_METADATA` at the top or a folder down)."""
+    if not found and loose:
+        notes.warnings.append(f"there is no {package}/ folder: graded the files at the top of "
+                              f"the submission as {package}/ (next time, zip the folder)")
+        return ()
     try:
         return choose(found, package, notes)
     except Rejected as rejected:
@@ -360,7 +366,9 @@ def scan_zip(zf: zipfile.ZipFile, package: str, limits: Limits, notes: Notes,
     if not found and not nested and len(inner) == 1:
         notes.warnings.append(f"graded {show('/'.join(inner[0].parts))}, the zip inside the zip")
         return scan_zip(inner_zip(zf, inner[0].info, limits), package, limits, notes, True)
-    prefix = choose_in(found, package, notes, lambda: any(
+    loose = any(len(e.parts) == 1 and e.parts[0].endswith(".py") and not e.is_dir
+                for e in entries)
+    prefix = choose_in(found, package, notes, loose, lambda: any(
         e.parts[-1] == EXPORT_METADATA and len(e.parts) <= 2 and not e.is_dir
         for e in entries))
     return prefix, zip_package(zf, entries, prefix, Budget(limits, package), notes)
@@ -573,8 +581,10 @@ def package_files(path: Path, package: str, limits: Limits,
         found = folder_found(path, package, notes)
         inner = None if found else lone_zip(path)
         if inner is None:
-            prefix = choose_in(found, package, notes, lambda: holds_export(path))
-            shown = "/".join(prefix)
+            loose = any(e.name.endswith(".py") and entry_kind(e) == "file"
+                        for e in list_dir(path))
+            prefix = choose_in(found, package, notes, loose, lambda: holds_export(path))
+            shown = "/".join(prefix) or "."
             yield shown, folder_package(path.joinpath(*prefix), shown, Budget(limits, package),
                                         notes)
             return
@@ -585,7 +595,7 @@ def package_files(path: Path, package: str, limits: Limits,
         raise Rejected("bad-archive", f"{show(path.name)} is not a file or a folder.")
     with open_zip(path, st.st_size, limits) as zf:
         prefix, files = scan_zip(zf, package, limits, notes)
-        yield "/".join(prefix), files
+        yield "/".join(prefix) or ".", files
 
 
 def prepare(path: Path, dest: Path, package: str = "nntrain", *, max_bytes: int = 50_000_000,
@@ -616,7 +626,8 @@ def prepare(path: Path, dest: Path, package: str = "nntrain", *, max_bytes: int 
     if not (target / "__init__.py").is_file():
         notes.warnings.append(f"{package}/ has no __init__.py")
     noun = "file" if copied == 1 else "files"
-    return finish(name, target, "ok", f"Copied {copied} {noun} from {show(shown)}/.", notes)
+    where = "the top of the submission" if shown == "." else f"{show(shown)}/"
+    return finish(name, target, "ok", f"Copied {copied} {noun} from {where}.", notes)
 
 
 def finish(name: str, package_dir: Path | None, status: str, headline: str,

@@ -16,6 +16,7 @@ from autograder import assignment as asg
 from autograder import public
 from autograder.grading import GradeOptions, Oracle, SubmissionResult, grade_package
 from autograder.report import GREEN, RED, YELLOW, paint, use_color
+from autograder.results import error_detail, failure_groups, more_cases
 
 
 @dataclass
@@ -71,7 +72,10 @@ def check(question=None, path=".", assignment=None, color=None, stream=None) -> 
 
 
 def print_summary(result: SubmissionResult, color: bool, stream):
-    """Per question: pass/fail and points; per failing function: its messages."""
+    """Per question: pass/fail and points; per failing function: its messages, an error
+    shown once (the cases in a row with the same one are counted, a detail already shown
+    is referred to)."""
+    shown: set[str] = set()
     for q in result.questions:
         ok = all(f.status == "passed" for f in q.functions)
         mark = paint("PASS", GREEN, color) if ok else paint("FAIL", RED, color)
@@ -82,13 +86,27 @@ def print_summary(result: SubmissionResult, color: bool, stream):
                 continue
             tag = paint(f.status, YELLOW, color)
             print(f"  - {f.name}: {tag}", file=stream)
-            for c in f.cases:
-                if not c.passed:
-                    for i, line in enumerate(c.message.splitlines()[:12]):
-                        print(("      " if i else "    ") + line, file=stream)
-                    if f.status == "not-implemented":
-                        break
+            for group in failure_groups(f.cases):
+                print_failure(group, shown, stream)
+                if f.status == "not-implemented":
+                    break
     total = sum(q.score for q in result.questions)
     possible = sum(q.points for q in result.questions)
     print(f"Public cases: {total:g} / {possible:g} points. Hidden cases are graded after "
           "you submit.", file=stream)
+
+
+def print_failure(group: list, shown: set[str], stream) -> None:
+    """The first case of a group of failures with the same error, and how many more."""
+    first, *rest = group[0].message.splitlines() or [""]
+    detail = error_detail(group[0].message)
+    if detail in shown:
+        print(f"    {first.removesuffix(':')} (the same error as above) {more_cases(group)}"
+              .rstrip(), file=stream)
+        return
+    if detail:
+        shown.add(detail)
+    for i, line in enumerate([first, *rest][:12]):
+        print(("      " if i else "    ") + line, file=stream)
+    if len(group) > 1:
+        print(f"      {more_cases(group)}", file=stream)

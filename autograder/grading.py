@@ -7,6 +7,7 @@ that Gradescope can hide the hidden ones until after the due date.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
@@ -120,6 +121,8 @@ def outcome_message(case: Case, outcome: Outcome) -> str:
             return (f"{name} cannot be checked yet: `{raised}`, which this case calls first, "
                     f"is not implemented yet{hint}")
         return f"{name} is not implemented yet{hint}"
+    if outcome.status == "error" and outcome.at.startswith("importing "):
+        return import_message(outcome.at.removeprefix("importing "), outcome.message)
     if outcome.status == "error":
         return f"{name} raised an exception:\n{outcome.message}"
     if outcome.status == "timeout":
@@ -127,6 +130,18 @@ def outcome_message(case: Case, outcome: Outcome) -> str:
     if outcome.status == "skipped":
         return outcome.message
     return f"{name} could not be graded: {outcome.message}"
+
+
+def import_message(module: str, traceback: str) -> str:
+    """Plain words for a module of the submission that failed to import: the same for each
+    of its functions' cases, so that reports can say it once."""
+    text = f"importing `{module}` failed, so none of its functions can run:\n{traceback}"
+    missing = re.search(r"ModuleNotFoundError: No module named '([\w.]+)'", traceback)
+    package = module.split(".", 1)[0]
+    if missing and missing[1].split(".", 1)[0] != package:
+        text += (f"\n`{missing[1]}` is not installed where your code is graded: use NumPy, "
+                 "PyTorch and Python's standard library only.")
+    return text
 
 
 def _resolve(value, inputs: dict):

@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from autograder.grading import FunctionResult, SubmissionResult
+from autograder.grading import CaseResult, FunctionResult, SubmissionResult
 
 GRADEBOOK_FIXED = ["submission", "status", "score", "max_score"]
 
@@ -90,6 +90,30 @@ def write_results(result: SubmissionResult, folder: Path):
     atomic_write(folder / "feedback.md", feedback_markdown(result))
 
 
+def error_detail(message: str) -> str:
+    """A case message's lines after its first (a traceback, say); "" when it has one line."""
+    return message.partition("\n")[2]
+
+
+def failure_groups(cases: list[CaseResult]) -> list[list[CaseResult]]:
+    """The failing cases, those in a row with the same detail (`error_detail`, not empty:
+    an import error, the same exception) in one group, so that a report can show it once."""
+    groups: list[list[CaseResult]] = []
+    for case in (c for c in cases if not c.passed):
+        detail = error_detail(case.message)
+        if groups and detail and error_detail(groups[-1][0].message) == detail:
+            groups[-1].append(case)
+        else:
+            groups.append([case])
+    return groups
+
+
+def more_cases(group: list) -> str:
+    """"(and 3 more cases with the same error)", or "" for a group of one."""
+    more = len(group) - 1
+    return f"(and {more} more case{'s' if more > 1 else ''} with the same error)" if more else ""
+
+
 def feedback_markdown(result: SubmissionResult, show_hidden: bool = True) -> str:
     """A report to hand back: points per question, status and messages per function."""
     lines = [f"# Feedback for {result.submission}", "",
@@ -104,11 +128,12 @@ def feedback_markdown(result: SubmissionResult, show_hidden: bool = True) -> str
                   for f in q.functions]
         lines.append("")
         for f in q.functions:
-            failures = [c for c in f.cases if not c.passed
-                        and (show_hidden or c.visibility == "public")]
-            for c in failures:
+            shown = [c for c in f.cases if show_hidden or c.visibility == "public"]
+            for group in failure_groups(shown):
+                c = group[0]
                 lines += [f"- `{f.name}` ({c.visibility}): ", "", "  ```",
                           *("  " + line for line in c.message.splitlines()), "  ```"]
+                lines += [f"  {more_cases(group)}", ""] if len(group) > 1 else []
         lines.append("")
     return "\n".join(lines)
 

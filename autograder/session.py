@@ -22,7 +22,7 @@ import tempfile
 import time
 import zipfile
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +52,7 @@ class Outcome:
     values: dict = field(default_factory=dict)
     modified: list[str] = field(default_factory=list)
     step: int | None = None
+    at: str = ""  # what the worker said it was doing last ("importing nntrain.layers")
 
 
 def encode_request(case: Case, token: str, inline: int = 0) -> tuple[dict, dict]:
@@ -256,7 +257,7 @@ class WorkerSession:
             if "at" in line:
                 at = str(line["at"])[:200]
                 continue
-            return self._reply(line, token)
+            return replace(self._reply(line, token), at=at)
 
     def run(self, case: Case, seconds: float) -> Outcome:
         """Run one case alone: send it, then receive its outcome."""

@@ -151,3 +151,30 @@ def test_check_says_plainly_when_the_sandbox_cannot_start(monkeypatch, capsys):
     assert "could not start the sandbox that runs your code" in err
     assert "not of your code" in err and "bwrap: execvp /x/python" in err
     assert "Traceback" not in err
+
+
+def test_an_import_error_is_explained_once_with_a_hint(tmp_path):
+    import io
+
+    from autograder.checker import check
+
+    _package(tmp_path, "import pandas_is_not_here\n" + WRONG_OPS)
+    stream = io.StringIO()
+    check(path=tmp_path, assignment=TINY, color=False, stream=stream)
+    out = stream.getvalue()
+    assert out.count("No module named 'pandas_is_not_here'") == 1
+    assert out.count("importing `tinymath.ops` failed, so none of its functions can run") == 3
+    assert out.count("(the same error as above)") == 2
+    assert "`pandas_is_not_here` is not installed where your code is graded" in out
+
+
+def test_feedback_counts_the_cases_that_failed_the_same_way(tiny, oracle, tmp_path):
+    pkg = _package(tmp_path, "import pandas_is_not_here\n" + WRONG_OPS)
+    result = grading.grade_package(tiny, pkg, oracle, "imports")
+    text = results.feedback_markdown(result)
+    cases = sum(len(f.cases) for q in result.questions for f in q.functions)
+    functions = sum(len(q.functions) for q in result.questions)
+    assert text.count("No module named 'pandas_is_not_here'") == functions
+    assert text.count("more case") == sum(
+        len(f.cases) > 1 for q in result.questions for f in q.functions)
+    assert cases > functions

@@ -42,7 +42,8 @@ def _function_tests(f: FunctionResult) -> list[dict]:
             continue
         share = f.points * len(cases) / len(f.cases)
         passed = sum(c.passed for c in cases)
-        failures = [c.message for c in cases if not c.passed]
+        failures = ["\n".join(filter(None, [g[0].message, more_cases(g)]))
+                    for g in failure_groups(cases)]
         notes = [f"{c.id}: {c.note}" for c in cases if c.note]
         lines = [f"{passed} of {len(cases)} {visibility} cases passed."] + failures + notes
         tests.append({

@@ -178,3 +178,10 @@ def test_feedback_counts_the_cases_that_failed_the_same_way(tiny, oracle, tmp_pa
     assert text.count("more case") == sum(
         len(f.cases) > 1 for q in result.questions for f in q.functions)
     assert cases > functions
+
+
+def test_results_json_shows_a_repeated_error_once_per_test(tiny, oracle, tmp_path):
+    pkg = _package(tmp_path, "import pandas_is_not_here\n" + WRONG_OPS)
+    tests = results.gradescope_results(grading.grade_package(tiny, pkg, oracle, "x"))["tests"]
+    assert tests and all(t["output"].count("No module named 'pandas_is_not_here'") == 1
+                         for t in tests)

@@ -244,7 +244,7 @@ checker.
 
 ## Set up
 
-Python 3.11, then, in this folder:
+Python 3.11 on Linux or macOS (on Windows, use WSL), then, in this folder:
 
 ```bash
 python -m venv .venv && . .venv/bin/activate

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -47,9 +46,10 @@ def _batch_options(args):
     """The grade subcommand's arguments as `BatchOptions`."""
     from autograder.batch import BatchOptions
     from autograder.grading import GradeOptions
+    from autograder.sandbox import cpu_count
 
     grade = GradeOptions(isolation=args.isolation, questions=tuple(args.question or ()) or None)
-    return BatchOptions(workers=args.workers or len(os.sched_getaffinity(0)),
+    return BatchOptions(workers=args.workers or cpu_count(),
                         resume=args.resume, only=tuple(args.only or ()), quiet=args.quiet,
                         grade=grade, cluster=args.cluster, summary=not args.no_summary)
 

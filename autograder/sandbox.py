@@ -8,7 +8,8 @@ the layers actually in force are recorded by name in `Sandbox.layers`:
 - ``rlimits``: CPU seconds (soft; hard = soft + 1, so ignoring SIGXCPU ends in SIGKILL),
   address space, file size, open files, processes, no core dumps. util-linux `prlimit` sets
   them and execs the rest of the chain, so they bind every process below it; no
-  `preexec_fn`, which is unsafe in a harness with threads. RLIMIT_NPROC counts per uid, so
+  `preexec_fn`, which is unsafe in a harness with threads. Where `prlimit` is missing
+  (macOS, say), this interpreter runs `RLIMIT_SCRIPT` in its place. RLIMIT_NPROC counts per uid, so
   it gets `PROCESS_HEADROOM` extra for bwrap's own two processes.
 - ``unprivileged-user`` and ``no-new-privs``: when the harness is root, `setpriv` drops to
   a dedicated uid *before* bwrap (bwrap started by root keeps root's file access). Each
@@ -48,6 +49,11 @@ applies atomically against fork, until /proc shows no live process of the uid. b
 namespace ends everything when its first process dies, setsid()/double-forked daemons
 included. The harness makes itself a child subreaper and reaps the uid's orphaned zombies:
 they count against RLIMIT_NPROC, and a container's init may not reap them soon.
+
+Elsewhere than Linux (a student's Mac running `autograder check`): no prlimit, pidfd,
+waitid or /proc. The limits are set by `RLIMIT_SCRIPT` (those the system enforces; macOS
+ignores RLIMIT_AS), RLIMIT_NPROC is left to the system (the caller's processes cannot be
+counted), and an exit is noticed by reaping. Windows has none of this: use WSL.
 
 Known weaknesses. Not root: no uid of its own, so no uid sweep and RLIMIT_NPROC is shared
 with the caller's own processes (raised by their count); without bwrap too, a process that
@@ -90,6 +96,7 @@ SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
              "/etc/alternatives")
 SWEPT_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+PROC_SELF = "/proc/self"  # absent on macOS: the caller's processes cannot be counted
 PASS_THROUGH_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 TRUNCATION_NOTE = "\n[output truncated]\n"
 KILL_DEADLINE_SECONDS = 10.0
@@ -97,6 +104,18 @@ ISOLATIONS = ("auto", "bwrap", "user", "none")
 MB = 1024 * 1024
 PR_SET_CHILD_SUBREAPER = 36
 
+# The chain's first link where util-linux `prlimit` is missing: `NAME:SOFT:HARD... -- ARGV`.
+RLIMIT_SCRIPT = r"""
+import os, resource, sys
+split = sys.argv.index("--")
+for item in sys.argv[1:split]:
+    name, soft, hard = item.split(":")
+    try:
+        resource.setrlimit(getattr(resource, "RLIMIT_" + name.upper()), (int(soft), int(hard)))
+    except (AttributeError, ValueError, OSError):
+        pass  # a limit this system does not have or enforce (RLIMIT_AS on macOS)
+os.execvp(sys.argv[split + 1], sys.argv[split + 1:])
+"""
 STAGE_SCRIPT = r"""set -e
 stage=$1; count=$2; shift 2
 mount -t tmpfs -o mode=0755,size=64k,nosuid,nodev,noexec autograder-stage "$stage"
@@ -513,6 +532,13 @@ def _under(path: Path, roots: Sequence[str | Path]) -> bool:
     return any(path.is_relative_to(root) for root in roots)
 
 
+def cpu_count() -> int:
+    """The cores this process may run on (all of them where that cannot be asked)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def this_python() -> str:
     """This interpreter's path with its folder resolved, so that it names the same file in
     the sandbox, where a relative part ("/home/me/bundle/../.venv/bin/python") may not
@@ -678,17 +704,33 @@ class Sandbox:
                     "folders, or bwrap isolation")
 
     # -- the command chain
-    def _nproc(self) -> int:
+    def _nproc(self) -> int | None:
+        """RLIMIT_NPROC for the tree; None when the caller's processes cannot be counted
+        (no /proc, as on macOS), since they count too."""
         if self.uid is not None:
             return self.limits.processes + PROCESS_HEADROOM
+        if not os.path.isdir(PROC_SELF):
+            return None
         # Shared with the caller's own processes, zombies included: all count.
         return self.limits.processes + PROCESS_HEADROOM + len(_uid_processes(os.getuid()))
 
+    def _rlimits(self) -> dict[str, tuple[int, int]]:
+        """(soft, hard) of each limit, by prlimit's option name."""
+        lim, nproc = self.limits, self._nproc()
+        limits = {"cpu": (lim.cpu_seconds, lim.cpu_seconds + 1),
+                  "as": (lim.memory_mb * MB,) * 2, "fsize": (lim.file_size_mb * MB,) * 2,
+                  "nofile": (lim.open_files,) * 2, "core": (0, 0)}
+        return limits | ({"nproc": (nproc, nproc)} if nproc is not None else {})
+
     def _rlimit_args(self) -> list[str]:
-        lim = self.limits
-        return [_tool("prlimit") or "prlimit", f"--cpu={lim.cpu_seconds}:{lim.cpu_seconds + 1}",
-                f"--as={lim.memory_mb * MB}", f"--fsize={lim.file_size_mb * MB}",
-                f"--nofile={lim.open_files}", f"--nproc={self._nproc()}", "--core=0", "--"]
+        """The chain's first link: util-linux `prlimit`, else (macOS, say) this interpreter
+        running `RLIMIT_SCRIPT`, which sets what the system supports and execs the rest."""
+        limits = self._rlimits()
+        prlimit = _tool("prlimit")
+        if prlimit:
+            return [prlimit, *(f"--{k}={s}:{h}" for k, (s, h) in limits.items()), "--"]
+        return [this_python(), "-I", "-c", RLIMIT_SCRIPT,
+                *(f"{k}:{s}:{h}" for k, (s, h) in limits.items()), "--"]
 
     def _stage_args(self) -> list[str]:
         return [_tool("unshare") or "unshare", "--mount", "--propagation", "private", "--",
@@ -839,7 +881,7 @@ class SandboxedProcess:
         self._cleaned = False
         try:
             self._pidfd: int | None = os.pidfd_open(self.pid)
-        except OSError:
+        except (OSError, AttributeError):  # not Linux 5.3+ (macOS has no pidfd_open)
             self._pidfd = None
 
     def wait(self, timeout: float | None = None) -> int | None:
@@ -863,6 +905,11 @@ class SandboxedProcess:
         if self.popen.returncode is not None:
             self._record(self.popen.returncode)
             return True
+        if not hasattr(os, "waitid"):  # macOS: reaped, so its group id may then be reused
+            code = self.popen.poll()
+            if code is not None:
+                self._record(code)
+            return code is not None
         try:
             info = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
         except ChildProcessError:
@@ -910,7 +957,7 @@ class SandboxedProcess:
 
     def _classified(self) -> tuple[str, str | None]:
         sig = signal.Signals[self.signal] if self.signal else None
-        cpus = len(os.sched_getaffinity(0))
+        cpus = cpu_count()
         spent = (self._elapsed or 0.0) * cpus >= self.sandbox.limits.cpu_seconds
         return classify(self.returncode if self.returncode is not None else -1, sig,
                         timed_out=self.timed_out, killed=self.killed, cpu_spent_possible=spent)

@@ -541,3 +541,63 @@ def test_python_isolated(argv, isolated):
 def test_limits_must_be_positive(field):
     with pytest.raises(ValueError, match=field):
         Limits(**{field: 0})
+
+
+# -- without Linux's extras (macOS): no prlimit, pidfd_open, waitid, sched_getaffinity, /proc
+@pytest.fixture
+def portable(monkeypatch):
+    from autograder import sandbox as sandbox_module
+
+    real_tool = sandbox_module._tool
+    monkeypatch.setattr(sandbox_module, "_tool",
+                        lambda name: None if name == "prlimit" else real_tool(name))
+    for name in ("pidfd_open", "waitid", "sched_getaffinity"):
+        monkeypatch.delattr(os, name, raising=False)
+    monkeypatch.setattr(sandbox_module, "PROC_SELF", "/nonexistent/self")
+
+
+PRINT_LIMITS = """
+    import resource
+    for name in ("CPU", "AS", "FSIZE", "NOFILE", "CORE", "NPROC"):
+        print(name, *resource.getrlimit(getattr(resource, "RLIMIT_" + name)))
+"""
+
+
+def test_without_prlimit_python_sets_the_limits(make_sandbox, portable):
+    sandbox = make_sandbox(cpu_seconds=7, memory_mb=768, file_size_mb=3, open_files=99)
+    result = run_script(sandbox, PRINT_LIMITS)
+    assert result.status == "ok", result.output
+    got = {line.split()[0]: tuple(map(int, line.split()[1:])) for line in
+           result.output.splitlines()}
+    assert got["CPU"] == (7, 8) and got["AS"] == (768 * 2**20,) * 2
+    assert got["FSIZE"] == (3 * 2**20,) * 2 and got["NOFILE"] == (99, 99)
+    assert got["CORE"] == (0, 0)
+    assert got["NPROC"] == (16 + PROCESS_HEADROOM,) * 2  # a dedicated uid: counted alone
+
+
+@pytest.mark.parametrize("limits, status", [
+    pytest.param({"cpu_seconds": 1, "wall_seconds": 60.0}, "cpu-limit", id="cpu-limit-first"),
+    pytest.param({"cpu_seconds": 60, "wall_seconds": 1.0}, "timeout", id="wall-clock-first"),
+])
+def test_without_linux_extras_a_loop_is_still_ended(make_sandbox, portable, limits, status):
+    result = run_script(make_sandbox(**limits), SPIN_IGNORING_SIGNALS)
+    assert result.status == status and result.output.startswith("spinning")
+
+
+def test_without_linux_extras_the_exit_status_is_kept(make_sandbox, portable):
+    result = run_script(make_sandbox(), "import sys\nprint('bye')\nsys.exit(3)\n")
+    assert (result.returncode, result.status, last_line(result)) == (3, "error", "bye")
+
+
+def test_without_proc_the_process_limit_is_left_to_the_system(tmp_path, monkeypatch):
+    from autograder import sandbox as sandbox_module
+
+    monkeypatch.setattr(sandbox_module, "PROC_SELF", "/nonexistent/self")
+    box = Sandbox.__new__(Sandbox)
+    box.limits, box.uid = Limits(), None
+    assert "nproc" not in box._rlimits()
+    box.uid = 61999
+    assert box._rlimits()["nproc"] == (Limits().processes + PROCESS_HEADROOM,) * 2
+    monkeypatch.setattr(sandbox_module, "_tool", lambda name: None)
+    chain = box._rlimit_args()
+    assert chain[:3] == [sandbox_module.this_python(), "-I", "-c"] and chain[-1] == "--"

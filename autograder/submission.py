@@ -31,6 +31,7 @@ STATUSES = ("ok", "missing", "bad-archive", "empty", "no-package", "ambiguous", 
             "unsafe-entries")
 CHUNK = 1 << 16
 MAX_LISTED = 10  # skipped entries named in a message
+ARCHIVES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".gz", ".rar", ".7z")
 EXPORT_METADATA = "submission_metadata.yml"  # at the top of a Gradescope class export
 MAX_KEPT = 50  # skipped entries remembered at all
 JUNK_DIRS = {"__MACOSX"}
@@ -672,7 +673,9 @@ def _named(paths: list[Path], package: str) -> list[Path]:
 
 
 def children(folder: Path) -> list[Path]:
-    """The submissions in a folder of submissions: subfolders and `.zip` files, sorted."""
+    """The submissions in a folder of submissions, sorted: subfolders and archives. An
+    archive other than a zip (`ARCHIVES`: .tar.gz, .rar...) gets its row too, which says
+    to send a zip; other files (notes, the export's metadata) are not submissions."""
     return [Path(e.path) for e in list_dir(folder)
             if not e.name.startswith(".") and not is_junk(e.name)
-            and (e.name.lower().endswith(".zip") or e.is_dir())]
+            and (e.name.lower().endswith(ARCHIVES) or e.is_dir())]

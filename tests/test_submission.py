@@ -488,12 +488,15 @@ def test_discover(tmp_path):
                                           "__MACOSX/x": b""})
     for name in ["bob.zip", "alice.ZIP"]:
         write_zip(subs / name, good())
+    (subs / "dan.tar.gz").write_bytes(b"\x1f\x8b not a zip")
     solo = write_tree(tmp_path / "solo", {"nntrain/__init__.py": b""})
     stray = write_tree(tmp_path, {"stray.txt": b""}) / "stray.txt"
     (tmp_path / "solo-link").symlink_to(solo)
     found = discover([subs, tmp_path / "solo-link", stray, tmp_path / "ghost", subs / "bob.zip"])
-    assert found == [subs / "alice.ZIP", subs / "bob.zip", subs / "carol", solo, stray,
-                     tmp_path / "ghost"]
+    assert found == [subs / "alice.ZIP", subs / "bob.zip", subs / "carol", subs / "dan.tar.gz",
+                     solo, stray, tmp_path / "ghost"]
+    rejected = prepare(subs / "dan.tar.gz", tmp_path / "dest")
+    assert rejected.status == "bad-archive" and "make a new .zip" in rejected.message
 
 
 def test_discover_keeps_a_linked_child_for_prepare_to_refuse(tmp_path):

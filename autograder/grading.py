@@ -141,6 +141,9 @@ def import_message(module: str, traceback: str) -> str:
     if missing and missing[1].split(".", 1)[0] != package:
         text += (f"\n`{missing[1]}` is not installed where your code is graded: use NumPy, "
                  "PyTorch and Python's standard library only.")
+    elif missing:
+        text += (f"\n`{missing[1].replace('.', '/')}.py` is not in your submission: submit "
+                 f"the whole `{package}/` folder.")
     return text
 
 

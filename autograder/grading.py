@@ -325,7 +325,7 @@ def _note_hang(case: Case, outcome: Outcome, hung: dict[str, str]) -> None:
         hung[case.function] = f"not run: an earlier case of `{_short(case.function)}` timed out"
     module = case.function.split(".", 1)[0]
     if outcome.status in ("timeout", "crashed") and "while importing" in outcome.message:
-        what = "timed out" if outcome.status == "timeout" else "crashed the worker"
+        what = "timed out" if outcome.status == "timeout" else "ended the process"
         hung[module] = f"not run: importing the module `{module}` {what}"
 
 

@@ -377,8 +377,9 @@ class WorkerSession:
         except Exception:  # noqa: BLE001
             pass
         what = "answered with something that is not a result" if line == "garbage" \
-            else f"exited (code {code})"
-        return f"the worker {what}" + (f"; its last output:\n{tail}" if tail.strip() else "")
+            else f"ended abruptly with exit code {code} (a crash, os._exit(), or a limit hit)"
+        return f"the process running your code {what}" + (
+            f"; its last output:\n{tail}" if tail.strip() else "")
 
 
 def gpu_devices() -> list[str]:

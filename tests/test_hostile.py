@@ -211,7 +211,7 @@ def test_a_crash_reports_the_workers_own_exit_code(session_with, tiny):
     session = session_with("os._exit(7)\n")
     outcome = session.run(tiny["square/basic"], CASE_SECONDS)
     assert outcome.status == "crashed"
-    assert "code 7" in outcome.message
+    assert "the process running your code ended abruptly with exit code 7" in outcome.message
     assert_goes_on(session, tiny)
 
 

@@ -511,7 +511,8 @@ def submitters(tasks: list[Task], quiet: bool) -> dict[str, dict[str, str]]:
 
 def grade_batch(assignment: Assignment, paths: list[Path], out_dir: Path,
                 options: BatchOptions) -> list[dict]:
-    """Grade `paths` into `out_dir`; returns every submission's result dict (all of them)."""
+    """Grade `paths` into `out_dir`; returns every submission's result dict (all of them),
+    with "submitters" where a Gradescope export names them."""
     # Each of `workers` takes about one core: no case pipelining inside a submission.
     grade_options = replace(options.grade or GradeOptions(), pipeline=False)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -531,10 +532,12 @@ def grade_batch(assignment: Assignment, paths: list[Path], out_dir: Path,
     finally:
         progress.close()
     rows = gradebook_rows(assignment, work.named, out_dir, grade_options)
+    roster = submitters(work.named, options.quiet)
     out.write_gradebook_rows(rows, [q.id for q in assignment.questions],
-                             out_dir / "gradebook.csv", submitters(work.named, options.quiet))
+                             out_dir / "gradebook.csv", roster)
     if options.summary:
         from autograder.summary import write_summary
 
         write_summary(rows, assignment, out_dir / "summary")
-    return rows
+    return [r | {"submitters": roster[r["submission"]]["submitters"]}
+            if r["submission"] in roster else r for r in rows]

@@ -28,11 +28,14 @@ def table(rows: list[list[str]]) -> str:
 
 
 def print_gradebook(results: list[dict], assignment, stream=sys.stdout):
-    """The gradebook as a table: one row per submission, one column per question."""
+    """The gradebook as a table: one row per submission (and who made it, for a Gradescope
+    export), one column per question."""
     qids = [q.id for q in assignment.questions]
-    rows = [["submission", "status", "score", *qids]]
+    named = any("submitters" in r for r in results)
+    rows = [["submission", *(["submitters"] * named), "status", "score", *qids]]
     for r in sorted(results, key=lambda r: r["submission"]):
         row = gradebook_row(r, qids)
-        rows.append([row["submission"], row["status"], f"{row['score']}/{row['max_score']}",
-                     *(row[q] for q in qids)])
+        who = [r.get("submitters", "")] * named
+        rows.append([row["submission"], *who, row["status"],
+                     f"{row['score']}/{row['max_score']}", *(row[q] for q in qids)])
     print(table(rows), file=stream)

@@ -168,3 +168,14 @@ def test_a_submission_is_not_told_about_exports_without_the_metadata(tmp_path):
         _package(root / name, "")
     prepared = prepare(root, tmp_path / "dest", "tinymath")
     assert prepared.status == "ambiguous" and "export" not in prepared.message
+
+
+def test_the_printed_gradebook_names_the_submitters(tiny, tmp_path, capsys):
+    from autograder.cli import main
+
+    export = make_export(tmp_path / "export")
+    assert main(["grade", str(export), "-o", str(tmp_path / "out"), "--assignment", str(TINY),
+                 "--no-summary", "--workers", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:3] == ["submission", "submitters", "status"]
+    assert any(line.startswith("submission_1") and "Ada Lovelace" in line for line in lines)

@@ -122,7 +122,12 @@ def outcome_message(case: Case, outcome: Outcome) -> str:
                     f"is not implemented yet{hint}")
         return f"{name} is not implemented yet{hint}"
     if outcome.status == "error" and outcome.at.startswith("importing "):
-        return import_message(outcome.at.removeprefix("importing "), outcome.message)
+        module = outcome.at.removeprefix("importing ")
+        lookup = f"AttributeError: module '{module}' has no attribute "
+        if outcome.message.startswith(lookup) and "\n" not in outcome.message:
+            return (f"{name} is missing: `{module.replace('.', '/')}.py` has no "
+                    f"{outcome.message.removeprefix(lookup)} (keep the starter code's names)")
+        return import_message(module, outcome.message)
     if outcome.status == "error":
         return f"{name} raised an exception:\n{outcome.message}"
     if outcome.status == "timeout":

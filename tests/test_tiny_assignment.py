@@ -185,3 +185,16 @@ def test_results_json_shows_a_repeated_error_once_per_test(tiny, oracle, tmp_pat
     tests = results.gradescope_results(grading.grade_package(tiny, pkg, oracle, "x"))["tests"]
     assert tests and all(t["output"].count("No module named 'pandas_is_not_here'") == 1
                          for t in tests)
+
+
+def test_a_missing_function_is_named_not_taken_for_an_import_error(tiny, oracle, tmp_path):
+    reference = (TINY / "solutions" / "tinymath" / "ops.py").read_text()
+    source = reference.replace("def square_backward(", "def square_backwards(")
+    assert source != reference
+    result = grading.grade_package(tiny, _package(tmp_path, source), oracle, "renamed")
+    functions = {f.name: f for q in result.questions for f in q.functions}
+    message = functions["ops.square_backward"].cases[0].message
+    assert "`square_backward` is missing: `tinymath/ops.py` has no 'square_backward' " \
+           "(keep the starter code's names)" in message
+    assert "importing" not in message
+    assert functions["ops.square_forward"].status == "passed"

@@ -163,3 +163,17 @@ def test_checks_answer_near_misses(case, check):
     for name, value in _near_misses(np.asarray(params["x"])).items():
         message = getattr(CHECKS, check.fn)(value, **params)
         assert message is None or isinstance(message, str), name
+
+
+def test_generating_the_cases_leaves_the_digits_for_later():
+    """Cases are made without scikit-learn's import (a second); the digits split is loaded
+    when a case that needs it is first run or judged (grading only NumPy questions never)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from autograder import assignment as asg; "
+            "cases = asg.load(sys.argv[1]).cases(); "
+            "print(len(cases), 'sklearn' in sys.modules, 'torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code, str(ASSIGNMENT.root)],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.split() == [str(len(CASES)), "False", "False"]

@@ -962,8 +962,16 @@ def _reference(module: str) -> ModuleType:
 
 @functools.cache
 def _digits(seed: int) -> dict:
-    """The digits split of nntrain.data.load_digits(seed), images as float32 (N, 1, 8, 8)."""
+    """The digits split of nntrain.data.load_digits(seed), images as float32 (N, 1, 8, 8).
+    Loading it imports scikit-learn (about a second): the cases below ask for it only when
+    they are first run or judged (`LazyInputs`, `_lazy_prop`), so that generating the cases,
+    or grading only NumPy questions, does not pay for it."""
     return _reference("data").load_digits(seed=seed, dtype=np.float32)
+
+
+def _lazy_prop(value: str, fn: str, params, label: str | None = None) -> Check:
+    """`prop` whose parameters (held-out labels, say) `params()` makes when first judged."""
+    return Check(value=value, kind="property", fn=fn, params=LazyInputs(params), label=label)
 
 
 # ----------------------------------------------------------------------------- torch_tasks
@@ -1032,7 +1040,6 @@ def torch_model_cases() -> list[Case]:
 
 def _determinism_case() -> Case:
     """Two models with the same initial weights, trained with seed 5 on the CPU."""
-    data = _split(_digits(0))
     kwargs = {"epochs": 3, "seed": 5, "device": "cpu"}
     steps = [_make("model_a"), _make("model_b"),
              call("model_a.state_dict", assign="initial"),
@@ -1042,7 +1049,8 @@ def _determinism_case() -> Case:
              call("torch_tasks.predict", ref("model_a"), ref("X_val"), assign="pred_a"),
              call("torch_tasks.predict", ref("model_b"), ref("X_val"), assign="pred_b"),
              call("numpy.stack", [ref("pred_a"), ref("pred_b")], assign="pair")]
-    return Case(id="train/history-and-determinism", function="torch_tasks.train", inputs=data,
+    return Case(id="train/history-and-determinism", function="torch_tasks.train",
+                inputs=LazyInputs(lambda: _split(_digits(0))),
                 steps=steps, checks=[prop("history", "training_history", epochs=3, patience=5),
                                      prop("pair", "same_predictions", hint=DETERMINISM)],
                 visibility="public", seconds=TORCH_SECONDS, partial=True,
@@ -1052,15 +1060,20 @@ def _determinism_case() -> Case:
 
 def _accuracy_case(id, thresholds, desc, flatten=False, **kwargs) -> Case:
     """Train on the hidden split, predict its test inputs; labels stay in the checks."""
-    data = _digits(HIDDEN_SPLIT)
-    inputs = {**_split(data), "X_test": data["X_test"]}
-    if flatten:
-        inputs = {k: v.reshape(len(v), -1) if k.startswith("X") else v
-                  for k, v in inputs.items()}
-    checks = [prop("pred", "accuracy_at_least", label=f"accuracy >= {t:.0%}",
-                   labels=data["y_test"], threshold=t) for t in thresholds]
+    def make_inputs():
+        data = _digits(HIDDEN_SPLIT)
+        inputs = {**_split(data), "X_test": data["X_test"]}
+        if flatten:
+            inputs = {k: v.reshape(len(v), -1) if k.startswith("X") else v
+                      for k, v in inputs.items()}
+        return inputs
+
+    checks = [_lazy_prop("pred", "accuracy_at_least", label=f"accuracy >= {t:.0%}",
+                         params=lambda t=t: {"labels": _digits(HIDDEN_SPLIT)["y_test"],
+                                             "threshold": t})
+              for t in thresholds]
     return Case(
-        id=f"train/{id}", function="torch_tasks.train", inputs=inputs,
+        id=f"train/{id}", function="torch_tasks.train", inputs=LazyInputs(make_inputs),
         steps=[_make(), _train("model", "history", **kwargs),
                call("torch_tasks.predict", ref("model"), ref("X_test"), assign="pred"),
                call("probe.torch_device", assign="device")],
@@ -1081,14 +1094,23 @@ def torch_train_cases() -> list[Case]:
     ]
 
 
+def _trained_inputs() -> dict:
+    """The hidden split's training and validation arrays, and its test images both as
+    images (N, 1, 8, 8) and flattened (N, 64)."""
+    hidden = _digits(HIDDEN_SPLIT)
+    X_test = hidden["X_test"]
+    return {**_split(hidden), "X_test": X_test, "X_flat": X_test.reshape(len(X_test), -1)}
+
+
 def torch_predict_cases() -> list[Case]:
     """predict: int64 labels of shape (N,), eval mode (dropout off, running statistics)."""
-    public, hidden = _digits(0), _digits(HIDDEN_SPLIT)
-    X_val = public["X_val"]
     labels = Case(
-        id="predict/int64-labels", function="torch_tasks.predict", inputs={"X": X_val},
+        id="predict/int64-labels", function="torch_tasks.predict",
+        inputs=LazyInputs(lambda: {"X": _digits(0)["X_val"]}),
         steps=[_make(), call("torch_tasks.predict", ref("model"), ref("X"), assign="pred")],
-        checks=[prop("pred", "int_labels", n=len(X_val), num_classes=10)], visibility="public",
+        checks=[_lazy_prop("pred", "int_labels",
+                           lambda: {"n": len(_digits(0)["X_val"]), "num_classes": 10})],
+        visibility="public",
         seconds=IMPORT_SECONDS,
         description="a fresh model's predictions for 300 images: int64, shape (300,)")
     steps = [_make(), call("torch_tasks.predict", ref("model"), ref("X"), assign="p1"),
@@ -1099,7 +1121,8 @@ def torch_predict_cases() -> list[Case]:
              call("torch_tasks.predict", ref("model"), ref("one"), assign="p_one")]
     eval_mode = Case(
         id="predict/eval-mode", function="torch_tasks.predict",
-        inputs={"X": hidden["X_val"], "one": hidden["X_val"][:1]}, steps=steps,
+        inputs=LazyInputs(lambda: {"X": _digits(HIDDEN_SPLIT)["X_val"],
+                                   "one": _digits(HIDDEN_SPLIT)["X_val"][:1]}), steps=steps,
         checks=[prop("pair", "same_predictions",
                      hint="predict must call model.eval() (dropout off) before the forward pass"),
                 prop("training", "mode_restored"),
@@ -1107,16 +1130,16 @@ def torch_predict_cases() -> list[Case]:
         visibility="hidden", seconds=IMPORT_SECONDS,
         description="a model in train mode: two calls agree (dropout off), a single image "
                     "works (batch norm's running statistics), the mode is restored")
-    X_test = hidden["X_test"]
     steps = [_make(), _train("model", "history", epochs=2, device="cpu"),
              call("torch_tasks.predict", ref("model"), ref("X_test"), assign="pred"),
              call("torch_tasks.predict", ref("model"), ref("X_flat"), assign="pred_flat"),
              call("numpy.stack", [ref("pred"), ref("pred_flat")], assign="pair")]
     trained = Case(
         id="predict/after-training", function="torch_tasks.predict",
-        inputs={**_split(hidden), "X_test": X_test, "X_flat": X_test.reshape(len(X_test), -1)},
-        steps=steps,
-        checks=[prop("pred", "accuracy_at_least", labels=hidden["y_test"], threshold=0.5),
+        inputs=LazyInputs(_trained_inputs), steps=steps,
+        checks=[_lazy_prop("pred", "accuracy_at_least",
+                           lambda: {"labels": _digits(HIDDEN_SPLIT)["y_test"],
+                                    "threshold": 0.5}),
                 prop("pair", "same_predictions",
                      hint="images (N, 1, 8, 8) and the same images flattened to (N, 64) must "
                           "give the same labels (in eval mode: no dropout)")],
@@ -1197,27 +1220,31 @@ def _endpoints(split: int, sizes: tuple, seeds: tuple) -> tuple[dict, dict]:
 def _fit_case(id, split, sizes, seeds, evaluate, vis, desc, dtype=np.float64,
               **kwargs) -> Case:
     """fit_bezier on the training set; the barrier measured in the harness on `evaluate`."""
-    data = _digits(split)
-    X_eval, y_eval = data[f"X_{evaluate}"], data[f"y_{evaluate}"]
-    public, eval_arrays = vis == "public", {"X_eval": X_eval, "y_eval": y_eval}
+    public = vis == "public"
+
+    def eval_arrays() -> dict:
+        data = _digits(split)
+        return {"X": data[f"X_{evaluate}"], "y": data[f"y_{evaluate}"]}
 
     def make_inputs():  # the endpoints are trained only when this case first runs
+        data = _digits(split)
         w1, w2 = ({k: v.astype(dtype) for k, v in w.items()}
                   for w in _endpoints(split, sizes, seeds))
         inputs = {"w1": w1, "w2": w2, "X": data["X_train"], "y": data["y_train"]}
         if public:  # public checks ship as JSON: their arrays travel as inputs
-            inputs.update(eval_arrays)
+            inputs.update({f"{k}_eval": v for k, v in eval_arrays().items()})
         return inputs
 
-    inputs = LazyInputs(make_inputs)
-    if public:
-        X_eval, y_eval = ref("X_eval"), ref("y_eval")
+    def check_params() -> dict:
+        evaluated = {"X": ref("X_eval"), "y": ref("y_eval")} if public else eval_arrays()
+        return {"w1": ref("w1"), "w2": ref("w2"), **evaluated, "fraction": BARRIER_FRACTION}
+
     return Case(
-        id=f"fit_bezier/{id}", function="mode_connectivity.fit_bezier", inputs=inputs,
+        id=f"fit_bezier/{id}", function="mode_connectivity.fit_bezier",
+        inputs=LazyInputs(make_inputs),
         steps=[call("mode_connectivity.fit_bezier", ref("w1"), ref("w2"), ref("X"), ref("y"),
                     assign="theta", **kwargs)],
-        checks=[prop("theta", "bend_lowers_barrier", w1=ref("w1"), w2=ref("w2"), X=X_eval,
-                     y=y_eval, fraction=BARRIER_FRACTION)],
+        checks=[_lazy_prop("theta", "bend_lowers_barrier", check_params)],
         visibility=vis, seconds=TORCH_SECONDS, description=desc)
 
 

@@ -537,8 +537,9 @@ def verify(a: asg.Assignment, staging: Path, report: Report, isolation: str,
 
 
 def build(assignment_dir: Path | str, dist: Path | str, *, isolation: str = "auto",
-          config: dict | None = None, stream=sys.stdout) -> Report:
+          config: dict | None = None, stream=None) -> Report:
     """Stage, verify and (only if every check holds) write the outputs into `dist`."""
+    stream = stream or sys.stdout
     a = asg.load(assignment_dir)
     dist = Path(dist).resolve()
     dist.parent.mkdir(parents=True, exist_ok=True)

@@ -270,8 +270,9 @@ def print_summary(doc: dict, stream):
     print(f"Total Score: {total:.3f} / {possible:.3f} ({percent:.3f}%)", file=stream)
 
 
-def run(root: Path, stream=sys.stdout) -> int:
+def run(root: Path, stream=None) -> int:
     """Grade one submission under `root` and always write `root/results/results.json`."""
+    stream = stream or sys.stdout
     import autograder
 
     root = Path(root)

@@ -9,9 +9,10 @@ from autograder.results import gradebook_row
 GREEN, RED, YELLOW, RESET = "\033[32m", "\033[31m", "\033[33m", "\033[0m"
 
 
-def use_color(color: bool | None, stream=sys.stdout) -> bool:
-    """Colour only on a terminal, unless forced either way."""
-    return stream.isatty() if color is None else color
+def use_color(color: bool | None, stream=None) -> bool:
+    """Colour only on a terminal (`stream`, by default today's sys.stdout), unless forced
+    either way."""
+    return (stream or sys.stdout).isatty() if color is None else color
 
 
 def paint(text: str, code: str, color: bool) -> str:
@@ -27,9 +28,10 @@ def table(rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def print_gradebook(results: list[dict], assignment, stream=sys.stdout):
+def print_gradebook(results: list[dict], assignment, stream=None):
     """The gradebook as a table: one row per submission (and who made it, for a Gradescope
     export), one column per question."""
+    stream = stream or sys.stdout  # the one of the moment (a notebook, pytest replace it)
     qids = [q.id for q in assignment.questions]
     named = any("submitters" in r for r in results)
     rows = [["submission", *(["submitters"] * named), "status", "score", *qids]]

@@ -110,10 +110,11 @@ def record(value: str, fn: str, **params) -> Check:
 
 
 class LazyInputs(LazyMapping):
-    """Case inputs computed on first use (e.g. networks the harness must train first).
+    """Case inputs, or a check's parameters, computed on first use (e.g. networks the
+    harness must train first, held-out labels from a data set slow to load).
 
-    Only the cases that are actually run pay for them: selecting questions or loading the
-    assignment does not.
+    Only the cases that are actually run or judged pay for them: selecting questions or
+    loading the assignment does not.
     """
 
     def __reduce__(self):  # pickled (e.g. to a harness process) as the plain dict

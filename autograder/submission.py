@@ -31,7 +31,7 @@ STATUSES = ("ok", "missing", "bad-archive", "empty", "no-package", "ambiguous", 
             "unsafe-entries")
 CHUNK = 1 << 16
 MAX_LISTED = 10  # skipped entries named in a message
-ARCHIVES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".gz", ".rar", ".7z")
+ARCHIVES = (".zip", ".tar", ".tgz", ".gz", ".tar.bz2", ".tar.xz", ".rar", ".7z")  # .gz: .tar.gz
 EXPORT_METADATA = "submission_metadata.yml"  # at the top of a Gradescope class export
 MAX_KEPT = 50  # skipped entries remembered at all
 JUNK_DIRS = {"__MACOSX"}

@@ -88,6 +88,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.cleanup import remove_tree
+
 UID_POOL = range(61000, 62000)
 LOCK_DIR = Path("/tmp/autograder-uids")
 SANDBOX_FOLDER = "autograder-sandbox-"  # + the pid of its process: a sandbox's private folder
@@ -504,7 +506,7 @@ def _sweep_files(uid: int, keep: Path) -> None:
                 if entry.stat(follow_symlinks=False).st_uid != uid or keep.is_relative_to(path):
                     continue
                 if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(path)
+                    remove_tree(path)
                 else:
                     path.unlink()
             except OSError:
@@ -827,7 +829,7 @@ class Sandbox:
             self._lease.release()
             self._lease = None
         if self._private is not None:
-            shutil.rmtree(self._private, ignore_errors=True)
+            remove_tree(self._private)
             self._private = None
 
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from autograder import worker as wire
 from autograder.cases import Case, step_to_json
+from autograder.cleanup import remove_tree
 from autograder.sandbox import Limits, Sandbox
 
 WORKER_FILE = Path(wire.__file__)
@@ -192,7 +193,7 @@ class WorkerSession:
                 close()
             self.sandbox = None
         if getattr(self, "rw", None) is not None:
-            shutil.rmtree(self.rw, ignore_errors=True)
+            remove_tree(self.rw)  # whatever the worker left: any depth, any mode
             self.rw = None
 
     close = stop

@@ -26,11 +26,11 @@ removes the temporary folders the killed run left (`sweep_batch_folders`).
 
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing
 import os
 import pickle
-import shutil
 import sys
 import tempfile
 import time
@@ -44,6 +44,7 @@ from pathlib import Path
 from autograder import results as out
 from autograder import sandbox
 from autograder.assignment import Assignment
+from autograder.cleanup import remove_tree
 from autograder.cluster import BUNDLE_FOLDER
 from autograder.grading import (
     CaseResult,
@@ -64,6 +65,9 @@ from autograder.submission import prepare, submission_name
 # sandbox's private folder (staged binds, output log), a Dask worker's unpacked bundle.
 BATCH_FOLDER = "autograder-batch-"
 SUBMISSION_FOLDER = "nntrain-sub-"
+# What the batch writes in OUT/ beside the submissions' folders: no submission is named so.
+GRADEBOOK, SUMMARY = "gradebook.csv", "summary"
+RESERVED = (GRADEBOOK, SUMMARY)
 TEMP_FOLDERS = (BATCH_FOLDER, SUBMISSION_FOLDER, WORKER_FOLDER,
                 sandbox.SANDBOX_FOLDER, BUNDLE_FOLDER)
 
@@ -166,7 +170,7 @@ def grade_one(assignment: Assignment, path: Path, name: str, oracle: Oracle,
     except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
         return failed_result(assignment, name, "grader-error", grader_error(exc), options)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        remove_tree(scratch)
 
 
 def prepared_notes(prepared) -> str:
@@ -209,14 +213,29 @@ def precompute(assignment: Assignment, options: GradeOptions) -> dict[str, Outco
 
 # ----------------------------------------------------------------------------- planning
 def unique_names(paths: list[Path]) -> list[tuple[str, Path]]:
-    """Submission names, made unique with a numeric suffix where two collide."""
-    seen: dict[str, int] = {}
+    """Submission names (`submission_name`), unique within the batch, in `paths`' order.
+
+    Names are compared without case (a case-insensitive file system would merge
+    `Alice/` and `alice/`) and never take one of `RESERVED` (the grader's own files in
+    OUT/). The first path to want a name gets it; a later one gets the first free
+    `name-2`, `name-3`... that no path wants for itself, so that `x/`, `x-2/` and `x.zip`
+    become `x`, `x-2` and `x-3` whatever their order, and the same paths always get the
+    same names (which `--resume` and `--only` rely on).
+    """
+    wanted = [submission_name(p) for p in paths]
+    taken = {n.casefold() for n in RESERVED}
+    first: dict[str, int] = {}
+    for index, name in enumerate(wanted):
+        if name.casefold() not in taken:
+            first.setdefault(name.casefold(), index)
+    claimed = taken | set(first)
     named = []
-    for path in paths:
-        base = submission_name(path)
-        count = seen.get(base, 0)
-        seen[base] = count + 1
-        named.append((base if count == 0 else f"{base}-{count + 1}", path))
+    for index, (name, path) in enumerate(zip(wanted, paths, strict=True)):
+        if first.get(name.casefold()) != index:
+            name = next(f"{name}-{k}" for k in itertools.count(2)
+                        if f"{name}-{k}".casefold() not in claimed)
+            claimed.add(name.casefold())
+        named.append((name, path))
     return named
 
 
@@ -368,7 +387,7 @@ def run_local(assignment: Assignment, tasks: list[Task], options: GradeOptions,
                                   "(out of memory?)", options)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        shutil.rmtree(folder, ignore_errors=True)
+        remove_tree(folder)
 
 
 def _pool_round(pool, assignment: Assignment, tasks: list[Task], payload: str,
@@ -428,7 +447,7 @@ def sweep_batch_folders(root: Path | None = None) -> list[Path]:
     removed = []
     for entry in os.scandir(root or tempfile.gettempdir()):
         if _left_over(entry, owners):
-            shutil.rmtree(entry.path, ignore_errors=True)
+            remove_tree(entry.path)
             removed.append(Path(entry.path))
     return removed
 
@@ -534,10 +553,10 @@ def grade_batch(assignment: Assignment, paths: list[Path], out_dir: Path,
     rows = gradebook_rows(assignment, work.named, out_dir, grade_options)
     roster = submitters(work.named, options.quiet)
     out.write_gradebook_rows(rows, [q.id for q in assignment.questions],
-                             out_dir / "gradebook.csv", roster)
+                             out_dir / GRADEBOOK, roster)
     if options.summary:
         from autograder.summary import write_summary
 
-        write_summary(rows, assignment, out_dir / "summary")
+        write_summary(rows, assignment, out_dir / SUMMARY)
     return [r | {"submitters": roster[r["submission"]]["submitters"]}
             if r["submission"] in roster else r for r in rows]

@@ -12,12 +12,13 @@ words, never an exception.
 from __future__ import annotations
 
 import hashlib
-import io
 import lzma
 import os
 import re
-import shutil
 import stat
+import struct
+import sys
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -27,6 +28,8 @@ from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
+from autograder.cleanup import remove_tree
+
 STATUSES = ("ok", "missing", "bad-archive", "empty", "no-package", "ambiguous", "too-large",
             "unsafe-entries")
 CHUNK = 1 << 16
@@ -34,6 +37,10 @@ MAX_LISTED = 10  # skipped entries named in a message
 ARCHIVES = (".zip", ".tar", ".tgz", ".gz", ".tar.bz2", ".tar.xz", ".rar", ".7z")  # .gz: .tar.gz
 EXPORT_METADATA = "submission_metadata.yml"  # at the top of a Gradescope class export
 MAX_KEPT = 50  # skipped entries remembered at all
+MAX_DEPTH = 16  # folders below the package folder; deeper entries are skipped
+MAX_NAME_BYTES = 255  # one file name, as most file systems allow
+MAX_PATH_CHARS = 1024  # a path below the package folder
+MAX_CENTRAL_DIRECTORY = 2 * 1024 * 1024  # bytes of a zip's table of contents
 JUNK_DIRS = {"__MACOSX"}
 JUNK_FILES = {".DS_Store", "Thumbs.db"}
 ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, NotImplementedError,
@@ -43,6 +50,9 @@ SKIP_REASONS = {
     "special": "not a regular file: a device, pipe or socket",
     "unsafe": "its path leaves the submission folder",
     "name": "its name is not valid UTF-8 or has control characters",
+    "deep": f"more than {MAX_DEPTH} folders below the package folder",
+    "long": f"its name or path is longer than a file system allows ({MAX_NAME_BYTES} bytes "
+            f"a name, {MAX_PATH_CHARS} characters a path)",
 }
 
 
@@ -138,12 +148,15 @@ class Budget:
 def submission_name(path: Path) -> str:
     """A stable, filesystem-safe name: the file name without `.zip`, or the folder's name.
 
-    Characters other than letters, digits, '.', '_' and '-' become '_'; when anything had
-    to change, a short hash of the original name keeps two different names apart.
+    Characters other than letters, digits, '.', '_' and '-' become '_', and the name starts
+    with a letter, a digit or '_' (never '.', '-' or a spreadsheet's formula sign); when
+    anything had to change, a short hash of the original name keeps two different names
+    apart. `batch.unique_names` makes names unique within a batch.
     """
     original = Path(os.path.abspath(path)).name
     stem = original[:-4] if original.lower().endswith(".zip") else original
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._")[:80] or "submission"
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).lstrip("._-")[:80].rstrip("._") \
+        or "submission"
     if safe == stem:
         return safe
     digest = hashlib.sha1(stem.encode("utf-8", "surrogateescape")).hexdigest()[:6]
@@ -174,6 +187,17 @@ def is_bytecode(parts: tuple[str, ...]) -> bool:
 def valid_name(name: str) -> bool:
     """A name that is valid UTF-8 (no surrogate escapes) without control characters."""
     return name.isprintable()
+
+
+def path_problem(parts: tuple[str, ...]) -> str | None:
+    """Why a path below the package folder (its parts) is skipped: "deep", "long" or
+    None. The file itself is parts[-1]; folders are counted by the parts before it."""
+    if len(parts) > MAX_DEPTH + 1:
+        return "deep"
+    if (any(len(p.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES for p in parts)
+            or sum(len(p) + 1 for p in parts) > MAX_PATH_CHARS):
+        return "long"
+    return None
 
 
 def file_kind(mode: int) -> str:
@@ -279,8 +303,11 @@ def zip_parts(name: str) -> tuple[tuple[str, ...] | None, str | None]:
     return parts, None
 
 
-def zip_entries(zf: zipfile.ZipFile, notes: Notes) -> list[ZipEntry]:
+def zip_entries(zf: zipfile.ZipFile, limits: Limits, notes: Notes) -> list[ZipEntry]:
     """The members worth looking at: junk ignored; unsafe paths, links, devices skipped."""
+    if len(zf.infolist()) > max_entries(limits):  # when the end record said fewer
+        raise Rejected("too-large", f"the zip holds more than {max_entries(limits):,} "
+                       "entries: zip only the package folder.")
     entries = []
     for info in zf.infolist():
         name = zip_name(info)
@@ -342,6 +369,9 @@ def zip_package(zf: zipfile.ZipFile, entries: list[ZipEntry], prefix: tuple[str,
         if is_bytecode(rel):
             notes.dropped += 1
             continue
+        if problem := path_problem(rel):
+            notes.skip(zip_name(entry.info), SKIP_REASONS[problem])
+            continue
         refuse_encrypted(entry.info)
         budget.add(entry.info.filename, entry.info.file_size)
         if rel in files:
@@ -356,7 +386,7 @@ def scan_zip(zf: zipfile.ZipFile, package: str, limits: Limits, notes: Notes,
     """The package folder's path in the zip and its files. A zip without the package
     whose only zip is at the top or one folder down (a zip zipped again) is read in its
     place, once (`nested`)."""
-    entries = zip_entries(zf, notes)
+    entries = zip_entries(zf, limits, notes)
     if not any(not e.is_dir for e in entries):
         status = "unsafe-entries" if notes.skipped_count else "empty"
         raise Rejected(status, "The zip holds no usable files.")
@@ -376,19 +406,52 @@ def scan_zip(zf: zipfile.ZipFile, package: str, limits: Limits, notes: Notes,
 
 
 def inner_zip(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> zipfile.ZipFile:
-    """The zip stored as the member `info`, read into memory (at most `limits.max_bytes`)."""
+    """The zip stored as the member `info`, unpacked into an anonymous temporary file (at
+    most `limits.max_bytes`, never held in memory) and opened after `check_directory`."""
     refuse_encrypted(info)
-    with ZipReader(zf, info) as reader:
-        data = reader.read(limits.max_bytes + 1)
-    if len(data) > limits.max_bytes:
-        raise Rejected("too-large", f"{show(info.filename)} in the zip is more than "
-                       f"{size_text(limits.max_bytes)}: submit only the package.")
+    spool = tempfile.TemporaryFile()
     try:
-        return zipfile.ZipFile(io.BytesIO(data))
-    except ZIP_ERRORS as exc:
-        raise Rejected("bad-archive", f"{show(info.filename)} in the zip is not a readable "
-                       f"zip archive ({show(str(exc))}): make a new .zip of the "
-                       "package.") from None
+        with ZipReader(zf, info) as reader:
+            while chunk := reader.read(CHUNK):
+                spool.write(chunk)
+                if spool.tell() > limits.max_bytes:
+                    raise Rejected("too-large", f"{show(info.filename)} in the zip is more "
+                                   f"than {size_text(limits.max_bytes)}: submit only the "
+                                   "package.")
+        shown = f"{info.filename} in the zip"
+        check_directory(spool, shown, limits)
+        try:
+            return zipfile.ZipFile(spool)
+        except ZIP_ERRORS as exc:
+            raise Rejected("bad-archive", f"{show(shown)} is not a readable zip archive "
+                           f"({show(str(exc))}): make a new .zip of the package.") from None
+    except BaseException:
+        spool.close()
+        raise
+
+
+def max_entries(limits: Limits) -> int:
+    """The most entries a folder or zip may hold (files, folders, litter together)."""
+    return 10 * limits.max_files
+
+
+def check_directory(handle: BinaryIO, shown: str, limits: Limits) -> None:
+    """Refuse a zip whose table of contents (central directory) declares more than
+    `max_entries` entries or more than `MAX_CENTRAL_DIRECTORY` bytes, before `zipfile`
+    reads it whole (it makes one object per entry). Only the end record is read here;
+    an archive without one is left to `zipfile`, which refuses it."""
+    try:
+        end = zipfile._EndRecData(handle)  # noqa: SLF001 - the stdlib's own end-record reader
+    except (OSError, struct.error, ValueError):
+        end = None
+    if end is None:
+        return
+    entries, size = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]  # noqa: SLF001
+    if entries > max_entries(limits) or size > MAX_CENTRAL_DIRECTORY:
+        raise Rejected("too-large", f"{show(shown)} lists {entries:,} entries in "
+                       f"{size_text(size)} of table of contents, more than the "
+                       f"{max_entries(limits):,} entries or {size_text(MAX_CENTRAL_DIRECTORY)} "
+                       "allowed: zip only the package folder.")
 
 
 @contextmanager
@@ -398,14 +461,25 @@ def open_zip(path: Path, size: int, limits: Limits) -> Iterator[zipfile.ZipFile]
         raise Rejected("too-large", f"{show(path.name)} is {size_text(size)}, more than the "
                        f"{size_text(limits.max_bytes)} allowed: submit only the package.")
     try:
-        zf = zipfile.ZipFile(path)
+        handle = open_regular(path)
+    except OSError as exc:
+        raise Rejected("bad-archive", f"{show(path.name)} cannot be read "
+                       f"({show(exc.strerror or str(exc))}).") from None
+    try:
+        check_directory(handle, path.name, limits)
+        zf = zipfile.ZipFile(handle)
     except UnicodeDecodeError:
+        handle.close()
         raise Rejected("bad-archive", f"{show(path.name)} has file names that are not valid "
                        "UTF-8 although it says they are: make the zip again.") from None
     except ZIP_ERRORS as exc:
+        handle.close()
         raise Rejected("bad-archive", f"{show(path.name)} is not a readable zip archive "
                        f"({show(str(exc))}): make a new .zip of the package.") from None
-    with zf:
+    except BaseException:
+        handle.close()
+        raise
+    with handle, zf:
         yield zf
 
 
@@ -419,13 +493,28 @@ def entry_kind(entry: os.DirEntry) -> str:
         return "special"
 
 
-def list_dir(path: Path) -> list[os.DirEntry]:
-    """A folder's entries sorted by name; none when it cannot be read."""
+MAX_DIR_ENTRIES = 20_000  # entries of one folder of a submission that are looked at
+
+
+def list_dir(path: Path, limit: int = MAX_DIR_ENTRIES) -> list[os.DirEntry]:
+    """A folder's entries sorted by name; none when it cannot be read. A folder of a
+    submission holding more than `limit` entries is refused (too-large), unread."""
     try:
-        with os.scandir(path) as it:
-            return sorted(it, key=lambda e: e.name)
+        return read_dir(path, limit)
     except OSError:
         return []
+
+
+def read_dir(path: Path, limit: int = MAX_DIR_ENTRIES) -> list[os.DirEntry]:
+    """`list_dir`, raising OSError when the folder cannot be read."""
+    entries = []
+    with os.scandir(path) as it:
+        for entry in it:
+            entries.append(entry)
+            if len(entries) > limit:
+                raise Rejected("too-large", f"{show(path.name)}/ holds more than {limit:,} "
+                               "entries: submit only the package.")
+    return sorted(entries, key=lambda e: e.name)
 
 
 def folder_found(root: Path, package: str, notes: Notes) -> set[tuple[str, ...]]:
@@ -473,8 +562,16 @@ def folder_visit(entry: os.DirEntry, parts: tuple[str, ...], shown: str, budget:
     if is_bytecode(parts):
         notes.dropped += 1
         return ""
+    if problem := path_problem(parts):
+        notes.skip(shown, SKIP_REASONS[problem])
+        return ""
     if kind == "file":
-        budget.add(shown, entry.stat(follow_symlinks=False).st_size)
+        try:
+            size = entry.stat(follow_symlinks=False).st_size
+        except OSError as exc:
+            notes.skip(shown, f"could not be read: {exc.strerror or exc}")
+            return ""
+        budget.add(shown, size)
     return kind
 
 
@@ -486,9 +583,15 @@ def folder_package(pkg_dir: Path, shown_dir: str, budget: Budget,
     visited = 0
     while stack:
         rel = stack.pop()
-        for entry in list_dir(pkg_dir.joinpath(*rel)):
+        try:
+            entries = read_dir(pkg_dir.joinpath(*rel))
+        except OSError as exc:
+            notes.skip("/".join((shown_dir,) + rel), f"a folder that could not be read: "
+                       f"{exc.strerror or exc}")
+            continue
+        for entry in entries:
             visited += 1
-            if visited > 10 * budget.limits.max_files:
+            if visited > max_entries(budget.limits):
                 raise Rejected("too-large", f"{budget.package}/ holds too many entries.")
             parts = rel + (entry.name,)
             kind = folder_visit(entry, parts, "/".join((shown_dir,) + parts), budget, notes)
@@ -622,7 +725,7 @@ def prepare(path: Path, dest: Path, package: str = "nntrain", *, max_bytes: int 
             status = "unsafe-entries" if notes.skipped_count else "empty"
             raise Rejected(status, f"{show(shown)}/ holds no files to grade.")
     except Rejected as rejected:
-        shutil.rmtree(target, ignore_errors=True)
+        remove_tree(target)
         return finish(name, None, rejected.status, rejected.message, notes)
     if not (target / "__init__.py").is_file():
         notes.warnings.append(f"{package}/ has no __init__.py")
@@ -644,14 +747,36 @@ def discover(paths: list[Path], package: str = "nntrain",
              exclude: tuple[Path, ...] = ()) -> list[Path]:
     """The submissions named on the command line.
 
-    A folder holding the package folder is one submission; any other folder is a folder
-    of submissions and expands to its subfolders and `.zip` files, sorted. Anything else
-    (a missing path, a .txt) is returned as it is, so that it gets a row. The folders
-    `exclude` (the grader's output, which may lie among the submissions) and what is in
-    them are left out.
+    A folder that is one submission (`is_one_submission`: it holds the package folder at
+    its top, or one folder down in its only such folder) stays one, named after it; any
+    other folder is a folder of submissions and expands to its subfolders and archives,
+    sorted. Anything else (a missing path, a .txt) is returned as it is, so that it gets a
+    row. The folders `exclude` (the grader's output, which may lie among the submissions)
+    and what is in them are left out.
     """
-    found = [p for p in _named(paths, package) if not _inside(p, exclude)]
+    found = [p for p in _named(paths, package, exclude) if not _inside(p, exclude)]
     return list(dict.fromkeys(found))
+
+
+def is_one_submission(folder: Path, package: str, exclude: tuple[Path, ...] = ()) -> bool:
+    """Whether a folder named on the command line is one submission, not a folder of them.
+
+    It is one when it holds the package folder at its top; or, unless it is a Gradescope
+    export (it holds `EXPORT_METADATA`), when it holds only one entry that could be a
+    submission (a folder or an archive: `children`); or when exactly one of its folders
+    holds the package folder at its top and it holds no archive. `alice/` holding
+    `hw2/nntrain/` (and perhaps `notes/`) is thus the submission `alice`; `class/` holding
+    `alice/nntrain/`, `bob/nntrain/` and `carol.zip` is three.
+    """
+    if os.path.lexists(folder / package):
+        return True
+    if os.path.lexists(folder / EXPORT_METADATA):
+        return False
+    kids = [k for k in children(folder) if not _inside(k, exclude)]
+    if len(kids) == 1:
+        return True
+    holding = [k for k in kids if (k / package).is_dir()]
+    return len(holding) == 1 and all(k.is_dir() for k in kids)
 
 
 def _inside(path: Path, folders: tuple[Path, ...]) -> bool:
@@ -659,12 +784,12 @@ def _inside(path: Path, folders: tuple[Path, ...]) -> bool:
     return any(real.is_relative_to(os.path.realpath(f)) for f in folders)
 
 
-def _named(paths: list[Path], package: str) -> list[Path]:
+def _named(paths: list[Path], package: str, exclude: tuple[Path, ...]) -> list[Path]:
     found: list[Path] = []
     for arg in map(Path, paths):
         if arg.is_symlink():
             arg = arg.resolve()  # the grader's own argument, not a student's entry
-        if arg.is_dir() and not os.path.lexists(arg / package):
+        if arg.is_dir() and not is_one_submission(arg, package, exclude):
             # A folder with no submissions in it is itself one (broken) submission: a row.
             found.extend(children(arg) or [arg])
         else:
@@ -676,6 +801,6 @@ def children(folder: Path) -> list[Path]:
     """The submissions in a folder of submissions, sorted: subfolders and archives. An
     archive other than a zip (`ARCHIVES`: .tar.gz, .rar...) gets its row too, which says
     to send a zip; other files (notes, the export's metadata) are not submissions."""
-    return [Path(e.path) for e in list_dir(folder)
+    return [Path(e.path) for e in list_dir(folder, sys.maxsize)
             if not e.name.startswith(".") and not is_junk(e.name)
             and (e.name.lower().endswith(ARCHIVES) or e.is_dir())]

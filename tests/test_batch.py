@@ -452,3 +452,64 @@ def test_submissions_shipped_as_zip_grade_like_folders(tiny, tmp_path):
             zf.write(path, path.relative_to(folder.parent).as_posix())
     rows = run_batch(tiny, [folder, archive], tmp_path / "out", workers=2)
     assert [(r["submission"], r["score"]) for r in rows] == [("bob", 1), ("bob-2", 1)]
+
+
+# ----------------------------------------------------------------------------- names
+UNIQUE = [
+    # (id, submission paths in order, their names)
+    ("folder-folder2-zip", ["x", "x-2", "x.zip"], ["x", "x-2", "x-3"]),
+    ("zip-first", ["x.zip", "x", "x-2"], ["x", "x-3", "x-2"]),
+    ("case-only", ["Alice", "alice", "ALICE.zip"], ["Alice", "alice-2", "ALICE-3"]),
+    ("dropped-characters", ["a b", "a_b", "a?b"], None),
+    ("reserved", ["gradebook.csv", "summary", "Summary.zip", "SUMMARY-2"],
+     ["gradebook.csv-2", "summary-3", "Summary-4", "SUMMARY-2"]),
+    ("formula-and-option-signs", ["-rf", "=SUM(A1)", "+1", "@x", "--only"], None),
+]
+
+
+@pytest.mark.parametrize("paths, expected", [pytest.param(*c[1:], id=c[0]) for c in UNIQUE])
+def test_every_submission_gets_its_own_name(paths, expected):
+    names = [n for n, _ in batch.unique_names([Path("subs", p) for p in paths])]
+    assert len({n.casefold() for n in names}) == len(paths), names
+    assert not {n.casefold() for n in names} & {n.casefold() for n in batch.RESERVED}
+    assert all(n[0].isalnum() or n[0] == "_" for n in names), names
+    if expected:
+        assert names == expected
+
+
+def colliding_class(root: Path) -> dict[str, int]:
+    """Submissions whose names collide or look like the grader's files; path -> score."""
+    reference = (TINY / "solutions" / "tinymath" / "ops.py").read_text()
+    made = {}
+    for name, ops, score in [("x", reference, 6), ("x-2", WRONG_OPS, 1), ("X", WRONG_OPS, 1),
+                             ("gradebook.csv", reference, 6), ("summary", WRONG_OPS, 1),
+                             ("-rf", reference, 6), ("=1+1", WRONG_OPS, 1), ("@x", reference, 6)]:
+        made[str(_package(root / name, ops))] = score
+    archive = root / "x.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("tinymath/__init__.py", "")
+        zf.writestr("tinymath/ops.py", WRONG_OPS)
+    made[str(archive)] = 1
+    return made
+
+
+def test_colliding_and_reserved_names_lose_no_grade(tiny, tmp_path):
+    made = colliding_class(tmp_path / "subs")
+    paths = discover([tmp_path / "subs"], tiny.package)
+    assert sorted(map(str, paths)) == sorted(made)
+    out = tmp_path / "out"
+    rows = run_batch(tiny, paths, out, workers=2)
+    names = dict(batch.unique_names(paths))
+    assert len(rows) == len(made) == len(names)
+    assert {str(names[r["submission"]]): r["score"] for r in rows} == made
+    assert (out / "gradebook.csv").is_file() and (out / "summary" / "summary.json").is_file()
+    book = (out / "gradebook.csv").read_text().splitlines()
+    assert len(book) == len(made) + 1
+    for name in names:
+        assert batch.read_done(out / name)["submission"] == name
+    again = subprocess.run(_cli([tmp_path / "subs"], out, "--resume"), capture_output=True,
+                           text=True, cwd=ROOT, timeout=120)
+    assert f"resuming: {len(made)} already graded, 0 to grade" in again.stderr
+    only = next(n for n, p in names.items() if p.name == "summary")
+    assert grade_cli([tmp_path / "subs"], out, "--only", only) == 0
+    assert (out / "gradebook.csv").read_text().splitlines() == book

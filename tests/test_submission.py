@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from autograder import submission
+from autograder.cleanup import remove_tree
 from autograder.submission import discover, prepare, submission_name
 
 GOOD = {"__init__.py": b"", "layers.py": b"def f():\n    return 1\n", "data/w.txt": b"1 2 3\n"}
@@ -508,3 +509,167 @@ def test_discover_keeps_a_linked_child_for_prepare_to_refuse(tmp_path):
 
 def test_statuses_are_listed():
     assert {case[3] for case in ZIP_CASES + FOLDER_CASES} <= set(submission.STATUSES)
+
+
+# ---- trees too deep, too long or too many; files that cannot be copied ---------------------
+
+def deep_tree(root: Path, depth: int, name: str = "d") -> None:
+    """`depth` nested folders `name` under `root`, a file `x.py` in the deepest, made
+    relative to a descriptor so that no path grows (it may exceed the file system's)."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    for _ in range(depth):
+        os.mkdir(name, dir_fd=fd)
+        below = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = below
+    os.close(os.open("x.py", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd))
+    os.close(fd)
+
+
+def deep_folder(depth: int, name: str = "d"):
+    def build(d: Path) -> Path:
+        root = write_tree(d / "alice", {f"nntrain/{k}": v for k, v in GOOD.items()})
+        deep_tree(root / "nntrain", depth, name)
+        return root
+    return build
+
+
+def crowded_folder(d: Path) -> Path:
+    root = write_tree(d / "alice", {f"nntrain/{k}": v for k, v in GOOD.items()})
+    (root / "nntrain" / "crowd").mkdir()
+    for k in range(submission.MAX_DIR_ENTRIES + 1):
+        os.close(os.open(root / "nntrain" / "crowd" / f"{k}.txt", os.O_CREAT | os.O_WRONLY))
+    return root
+
+
+def many_entries_zip(d: Path) -> Path:
+    return write_zip(d / "alice.zip", good() + [(f"junk/{k}", b"") for k in range(20_001)])
+
+
+def understated_zip(d: Path) -> Path:
+    """Many entries whose end record claims only 3 (the table of contents is small)."""
+    path = write_zip(d / "alice.zip", good() + [(f"j/{k}", b"") for k in range(20_001)])
+    data = bytearray(path.read_bytes())
+    end = data.rfind(b"PK\x05\x06")
+    struct.pack_into("<HH", data, end + 8, 3, 3)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def huge_directory_zip(d: Path) -> Path:
+    """Few entries with 60 kB extra fields each: a 3 MB table of contents."""
+    members = good()
+    for k in range(50):
+        info = zipfile.ZipInfo(f"junk/{k}")
+        info.extra = b"\xff\xff" + struct.pack("<H", 60_000) + bytes(60_000)
+        members.append((info, b""))
+    return write_zip(d / "alice.zip", members)
+
+
+LIMIT_CASES = [
+    # (id, build, status, words in the message, package files kept)
+    ("folder-3000-deep", deep_folder(3000), "ok", "more than 16 folders below", GOOD),
+    ("folder-path-too-long", deep_folder(8, "n" * 200), "ok", "longer than a file system",
+     GOOD),
+    ("folder-many-entries", crowded_folder, "too-large", "more than 20,000 entries", None),
+    ("zip-deep-entry", members_zip(good() + [("nntrain/" + "d/" * 3000 + "x.py", b"1")]),
+     "ok", "more than 16 folders below", GOOD),
+    ("zip-long-name", members_zip(good() + [("nntrain/" + "n" * 300 + ".py", b"1")]), "ok",
+     "longer than a file system", GOOD),
+    ("zip-many-entries", many_entries_zip, "too-large", "lists 20,004 entries", None),
+    ("zip-entry-count-understated", understated_zip, "too-large",
+     "holds more than 20,000 entries", None),
+    ("zip-huge-table-of-contents", huge_directory_zip, "too-large", "table of contents",
+     None),
+    ("inner-zip-many-entries", lambda d: write_zip(d / "alice.zip", [
+        ("inner.zip", many_entries_zip(d).read_bytes())]), "too-large",
+     "inner.zip in the zip lists 20,004 entries", None),
+]
+
+
+@pytest.mark.parametrize("build, status, words, files",
+                         [pytest.param(*case[1:], id=case[0]) for case in LIMIT_CASES])
+def test_trees_beyond_the_limits_are_trimmed_or_refused(area, build, status, words, files):
+    inputs, dest = area
+    result = prepare(build(inputs), dest)
+    assert result.status == status, result.message
+    assert words in result.message
+    if files is None:
+        assert result.package_dir is None and not (dest / "nntrain").exists()
+    else:
+        assert tree(result.package_dir) == files
+    assert remove_tree(inputs) and remove_tree(dest)  # beyond os.walk's (the fixture's) reach
+
+
+def test_a_zip_beyond_the_entry_limit_is_not_parsed(area, monkeypatch):
+    inputs, dest = area
+    path = many_entries_zip(inputs)
+    monkeypatch.setattr(zipfile, "ZipFile", None)  # any parse would raise TypeError
+    result = prepare(path, dest)
+    assert result.status == "too-large" and "lists 20,004 entries" in result.message
+
+
+def vanishing(original):
+    """An `open_regular` that finds `layers.py` removed (or unreadable) at copy time."""
+    def opener(path):
+        if path.name == "layers.py":
+            path.unlink()
+        return original(path)
+    return opener
+
+
+def unreadable_folder(original):
+    def read(path, *args):
+        if path.name == "data":
+            raise PermissionError(13, "Permission denied")
+        return original(path, *args)
+    return read
+
+
+COPY_FAILURES = [
+    ("file-vanishes", "open_regular", vanishing, "layers.py (could not be copied",
+     {"__init__.py": b"", "data/w.txt": b"1 2 3\n"}),
+    ("folder-unreadable", "read_dir", unreadable_folder,
+     "nntrain/data (a folder that could not be read: Permission denied)",
+     {"__init__.py": b"", "layers.py": GOOD["layers.py"]}),
+]
+
+
+@pytest.mark.parametrize("attribute, fault, words, files",
+                         [pytest.param(*case[1:], id=case[0]) for case in COPY_FAILURES])
+def test_what_cannot_be_copied_is_skipped_and_said(area, monkeypatch, attribute, fault, words,
+                                                   files):
+    inputs, dest = area
+    path = folder(GOOD)(inputs)
+    monkeypatch.setattr(submission, attribute, fault(getattr(submission, attribute)))
+    result = prepare(path, dest)
+    assert result.status == "ok" and words in result.message, result.message
+    assert tree(result.package_dir) == files
+
+
+# ---- which paths are one submission (issue 13.5) -------------------------------------------
+
+ONE_OR_MANY = [
+    # (id, files under the named folder, the submissions discover finds, relative to it)
+    ("package-at-top", ["nntrain/__init__.py"], ["."]),
+    ("package-one-folder-down", ["hw2/nntrain/__init__.py"], ["."]),
+    ("package-down-beside-notes", ["hw2/nntrain/__init__.py", "notes/a.txt", "r.md"], ["."]),
+    ("only-a-zip", ["hw2.zip"], ["."]),
+    ("several-packages", ["a/nntrain/__init__.py", "b/nntrain/__init__.py"], ["a", "b"]),
+    ("package-and-an-archive", ["a/nntrain/__init__.py", "b.zip"], ["a", "b.zip"]),
+    ("one-package-in-an-export", ["a/nntrain/__init__.py", "submission_metadata.yml"], ["a"]),
+]
+
+
+@pytest.mark.parametrize("files, expected",
+                         [pytest.param(*case[1:], id=case[0]) for case in ONE_OR_MANY])
+def test_a_named_folder_is_one_submission_or_a_folder_of_them(tmp_path, files, expected):
+    alice = write_tree(tmp_path / "alice", {f: b"" for f in files})
+    assert discover([alice]) == [Path(os.path.normpath(alice / e)) for e in expected]
+
+
+def test_students_each_holding_hw2_keep_their_own_names(tmp_path):
+    paths = [write_tree(tmp_path / n, {"hw2/nntrain/__init__.py": b""}) for n in ("al", "bo")]
+    assert discover(paths) == paths
+    assert [submission_name(p) for p in discover(paths)] == ["al", "bo"]
+    assert prepare(paths[0], tmp_path / "dest").status == "ok"

@@ -59,6 +59,7 @@ from autograder.grading import (
 )
 from autograder.session import WORKER_FOLDER, Outcome
 from autograder.submission import prepare, submission_name
+from autograder.text import clean
 
 # Temporary folders, each named PREFIX<pid of the process that made it>-...: the batch's
 # cases and expected values, a submission's safe copy, a sandboxed worker's folder, a
@@ -68,6 +69,8 @@ SUBMISSION_FOLDER = "nntrain-sub-"
 # What the batch writes in OUT/ beside the submissions' folders: no submission is named so.
 GRADEBOOK, SUMMARY = "gradebook.csv", "summary"
 RESERVED = (GRADEBOOK, SUMMARY)
+MAX_CASE_MESSAGE = 4_000  # characters of one case's message kept in OUT/
+MAX_MESSAGE = 20_000  # characters of a submission's own message (skipped entries...)
 TEMP_FOLDERS = (BATCH_FOLDER, SUBMISSION_FOLDER, WORKER_FOLDER,
                 sandbox.SANDBOX_FOLDER, BUNDLE_FOLDER)
 
@@ -186,6 +189,21 @@ def grader_error(exc: BaseException) -> str:
     return f"the grader failed on this submission: {detail}"
 
 
+def bounded_result(result: dict) -> dict:
+    """A result dict whose messages are clean text of bounded size: each case's at most
+    `MAX_CASE_MESSAGE` characters, the submission's at most `MAX_MESSAGE` (what a
+    submission returns or raises is described by the harness, but never trusted to be
+    short). The dict is changed in place and returned."""
+    result["message"] = out.cut(clean(result.get("message", "")), MAX_MESSAGE)
+    for question in result.get("questions", []):
+        for function in question.get("functions", []):
+            for case in function.get("cases", []):
+                for key in ("message", "note"):
+                    if isinstance(case.get(key), str):
+                        case[key] = out.cut(clean(case[key]), MAX_CASE_MESSAGE)
+    return result
+
+
 def write_submission(result: dict, out_dir: Path) -> None:
     """results.json, feedback.md and .html, then grade.json (the done marker), atomically."""
     from autograder.summary import feedback_html
@@ -290,7 +308,7 @@ class Progress:
     def update(self, result: dict):
         """One more submission graded."""
         self.done += 1
-        name, status = result["submission"], result["status"]
+        name, status = clean(result["submission"]), clean(result["status"])
         if self.bar is not None:
             self.bar.set_postfix_str(f"{name[:24]} {status}")
             self.bar.update(1)
@@ -546,7 +564,7 @@ def grade_batch(assignment: Assignment, paths: list[Path], out_dir: Path,
                 if result.get("submission") not in expected:
                     raise RuntimeError(f"a result for an unknown submission came back: "
                                        f"{str(result.get('submission'))[:80]!r}")
-                write_submission(result, out_dir)
+                write_submission(bounded_result(result), out_dir)
                 progress.update(result)
     finally:
         progress.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from autograder.results import gradebook_row
+from autograder.text import clean
 
 GREEN, RED, YELLOW, RESET = "\033[32m", "\033[31m", "\033[33m", "\033[0m"
 
@@ -20,7 +21,9 @@ def paint(text: str, code: str, color: bool) -> str:
 
 
 def table(rows: list[list[str]]) -> str:
-    """Rows of cells as aligned plain text (the first row is the header)."""
+    """Rows of cells as aligned plain text (the first row is the header), each cell on one
+    line without control characters."""
+    rows = [[" ".join(clean(c).split()) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
              for r in rows]

@@ -15,8 +15,12 @@ import tempfile
 from pathlib import Path
 
 from autograder.grading import CaseResult, FunctionResult, SubmissionResult
+from autograder.text import clean, code_block, csv_cell, markdown_text
 
 GRADEBOOK_FIXED = ["submission", "status", "score", "max_score"]
+MAX_RESULTS_BYTES = 1_000_000  # a results.json, whatever a submission returned or printed
+MAX_OUTPUT_CHARS = 20_000  # one test's output in results.json
+CUT_NOTE = "\n[... cut: {n:,} more characters]"
 
 
 def atomic_write(path: Path, text: str):
@@ -87,8 +91,41 @@ def gradescope_results(result: SubmissionResult) -> dict:
 
 def write_results(result: SubmissionResult, folder: Path):
     """OUT/<submission>/results.json and feedback.md."""
-    atomic_write(folder / "results.json", json.dumps(gradescope_results(result), indent=2))
+    atomic_write(folder / "results.json",
+                 json.dumps(bounded_results(gradescope_results(result)), indent=2))
     atomic_write(folder / "feedback.md", feedback_markdown(result))
+
+
+# ----------------------------------------------------------------------------- bounds
+def cut(text: str, limit: int) -> str:
+    """`text`, its end replaced by a note of how much was cut when it is over `limit`."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + CUT_NOTE.format(n=len(text) - limit)
+
+
+def _cleaned(value, limit: int):
+    """Every string in a JSON document without control characters and at most `limit`
+    characters long."""
+    if isinstance(value, str):
+        return cut(clean(value), limit)
+    if isinstance(value, dict):
+        return {k: _cleaned(v, limit) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cleaned(v, limit) for v in value]
+    return value
+
+
+def bounded_results(doc: dict, max_bytes: int = MAX_RESULTS_BYTES) -> dict:
+    """A results.json document whose text is clean and whose JSON (indented as written)
+    stays under `max_bytes`: each string is cut to `MAX_OUTPUT_CHARS`, then shorter
+    until the whole fits (scores, names and the other fields are kept as they are)."""
+    limit = MAX_OUTPUT_CHARS
+    while True:
+        bounded = _cleaned(doc, limit)
+        if len(json.dumps(bounded, indent=4).encode()) < max_bytes or limit < 100:
+            return bounded
+        limit //= 2
 
 
 def error_detail(message: str) -> str:
@@ -117,10 +154,11 @@ def more_cases(group: list) -> str:
 
 def feedback_markdown(result: SubmissionResult, show_hidden: bool = True) -> str:
     """A report to hand back: points per question, status and messages per function."""
-    lines = [f"# Feedback for {result.submission}", "",
-             f"**Score: {result.score:g} / {result.max_score:g}** ({result.status})", ""]
+    lines = [f"# Feedback for {markdown_text(result.submission)}", "",
+             f"**Score: {result.score:g} / {result.max_score:g}** "
+             f"({markdown_text(result.status)})", ""]
     if result.message:
-        lines += [result.message, ""]
+        lines += [*code_block(result.message), ""]
     for q in result.questions:
         tag = " (extra credit)" if q.extra_credit else ""
         lines += [f"## {q.title}{tag}: {q.score:g} / {q.points:g}", "",
@@ -132,8 +170,7 @@ def feedback_markdown(result: SubmissionResult, show_hidden: bool = True) -> str
             shown = [c for c in f.cases if show_hidden or c.visibility == "public"]
             for group in failure_groups(shown):
                 c = group[0]
-                lines += [f"- `{f.name}` ({c.visibility}): ", "", "  ```",
-                          *("  " + line for line in c.message.splitlines()), "  ```"]
+                lines += [f"- `{f.name}` ({c.visibility}): ", "", *code_block(c.message, "  ")]
                 lines += [f"  {more_cases(group)}", ""] if len(group) > 1 else []
         lines.append("")
     return "\n".join(lines)
@@ -162,5 +199,5 @@ def write_gradebook_rows(results: list[dict], question_ids: list[str], path: Pat
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: csv_cell(v) for k, v in r.items()} for r in rows)
     atomic_write(path, buffer.getvalue())

@@ -20,7 +20,6 @@ same files whatever the order they were graded in.
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import statistics
@@ -30,6 +29,7 @@ from pathlib import Path
 from autograder.assignment import Assignment
 from autograder.grading import SubmissionResult
 from autograder.results import atomic_write
+from autograder.text import code_span, html_text, markdown_text
 
 TOP_FAILURES = 5
 NOT_COUNTED = ("not-graded",)  # rows that are placeholders, not grades
@@ -226,7 +226,7 @@ def _pct(x: float) -> str:
 def summary_markdown(data: dict) -> str:
     """summary.md: statistics, plots, per question and function, and what to re-teach."""
     s = data["score"]
-    lines = [f"# Summary: {data['assignment']}", "",
+    lines = [f"# Summary: {markdown_text(data['assignment'])}", "",
              f"{data['submissions']} submissions graded, out of {data['max_score']:g} points.",
              ""]
     lines += _table(["mean", "median", "std", "min", "max"],
@@ -258,7 +258,7 @@ def reteach_markdown(data: dict) -> list[str]:
         if f["name"] not in failures:
             continue
         lines += [f"### `{f['name']}` ({_pct(f['pass_rate'])} pass)", ""]
-        lines += [f"- {item['submissions']} x `` {item['message']} ``"
+        lines += [f"- {item['submissions']} x {code_span(item['message'])}"
                   for item in failures[f["name"]]]
         lines.append("")
     return lines
@@ -272,7 +272,7 @@ pre{background:#f6f8fa;padding:.6em;overflow-x:auto;white-space:pre-wrap}"""
 
 
 def _e(value) -> str:
-    return html.escape(str(value))
+    return html_text(value)
 
 
 def _question_html(q) -> list[str]:

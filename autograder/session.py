@@ -35,6 +35,31 @@ from autograder.sandbox import Limits, Sandbox
 WORKER_FILE = Path(wire.__file__)
 MAX_LINE = 4 * 1024 * 1024
 MAX_RESULT_BYTES = 64 * 1024 * 1024  # a result file, and its arrays unpacked
+MAX_RESULT_ARRAYS = 10_000  # members of a result .npz, checked before it is parsed
+MAX_RESULT_DIRECTORY = 2 * 1024 * 1024  # bytes of its table of contents
+MAX_REPLY_ITEMS = 200_000  # values (separators and brackets) in one reply line
+
+
+def bounded_npz(data: bytes) -> bytes:
+    """`data` unchanged when its zip end record declares at most MAX_RESULT_ARRAYS members
+    in at most MAX_RESULT_DIRECTORY bytes; ValueError before anything parses it whole."""
+    end = zipfile._EndRecData(io.BytesIO(data))  # noqa: SLF001 - the stdlib's end-record reader
+    if end is None:
+        raise ValueError("the result file is not an .npz archive")
+    count, size = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]  # noqa: SLF001
+    if count > MAX_RESULT_ARRAYS or size > MAX_RESULT_DIRECTORY:
+        raise ValueError(f"the result file lists {count:,} arrays in {size:,} bytes (at most "
+                         f"{MAX_RESULT_ARRAYS:,} arrays in {MAX_RESULT_DIRECTORY:,} bytes)")
+    return data
+
+
+def bounded_reply(line: bytes) -> bytes:
+    """`line` unchanged when it holds at most MAX_REPLY_ITEMS values, counted by their
+    separators and brackets before `json.loads` builds them; ValueError otherwise."""
+    items = sum(line.count(c) for c in (b",", b":", b"[", b"{"))
+    if items > MAX_REPLY_ITEMS:
+        raise ValueError(f"a reply of {items:,} values (at most {MAX_REPLY_ITEMS:,})")
+    return line
 WORKER_FOLDER = "nntrain-worker-"  # + the harness's pid: a worker's temporary folder
 WINDOW = 16  # cases in flight at once: the worker runs one while the harness judges another
 PIPE_BUDGET = 32 * 1024  # request bytes in flight: under a pipe's 64 KiB, so writes never block
@@ -301,7 +326,7 @@ class WorkerSession:
             data = handle.read(MAX_RESULT_BYTES + 1)
         if not data.startswith(b"PK"):
             raise ValueError("the result file is not an .npz archive")
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        with np.load(io.BytesIO(bounded_npz(data)), allow_pickle=False) as npz:
             members = npz.zip.infolist()
             if sum(m.file_size for m in members) > MAX_RESULT_BYTES or any(
                     m.compress_type != zipfile.ZIP_STORED for m in members):
@@ -356,7 +381,7 @@ class WorkerSession:
                 return "garbage"
         line, self.buffer = self.buffer.split(b"\n", 1)
         try:
-            data = json.loads(line)
+            data = json.loads(bounded_reply(line))
         except (ValueError, RecursionError):
             return "garbage"
         return data if isinstance(data, dict) else "garbage"

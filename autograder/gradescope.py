@@ -52,7 +52,7 @@ from autograder import assignment as asg
 from autograder.batch import grade_one
 from autograder.cases import Case, call
 from autograder.grading import FunctionResult, GradeOptions, Oracle, SubmissionResult
-from autograder.results import atomic_write
+from autograder.results import atomic_write, bounded_results
 
 TEMPLATES = Path(__file__).parent / "gradescope_files"
 CONFIG_NAME = "otter_config.json"
@@ -293,7 +293,7 @@ def run(root: Path, stream=None) -> int:
         doc = error_results(exc)
         print("".join(traceback.format_exception(exc)), file=sys.stderr)
     finally:
-        atomic_write(results, json.dumps(doc, indent=4))
+        atomic_write(results, json.dumps(bounded_results(doc), indent=4))
     return status
 
 

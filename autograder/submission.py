@@ -447,11 +447,13 @@ def check_directory(handle: BinaryIO, shown: str, limits: Limits) -> None:
     if end is None:
         return
     entries, size = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]  # noqa: SLF001
-    if entries > max_entries(limits) or size > MAX_CENTRAL_DIRECTORY:
-        raise Rejected("too-large", f"{show(shown)} lists {entries:,} entries in "
-                       f"{size_text(size)} of table of contents, more than the "
-                       f"{max_entries(limits):,} entries or {size_text(MAX_CENTRAL_DIRECTORY)} "
-                       "allowed: zip only the package folder.")
+    if entries > max_entries(limits):
+        raise Rejected("too-large", f"{show(shown)} lists {entries:,} entries, more than the "
+                       f"{max_entries(limits):,} allowed: zip only the package folder.")
+    if size > MAX_CENTRAL_DIRECTORY:
+        raise Rejected("too-large", f"{show(shown)} has a table of contents of {size:,} "
+                       f"bytes, more than the {MAX_CENTRAL_DIRECTORY:,} allowed: zip only "
+                       "the package folder.")
 
 
 @contextmanager

@@ -14,8 +14,12 @@ that no solution code is kept twice in the repository. An overlay holds:
     base = "reference"              # or "starter", or "none" (an empty package)
     form = "folder"                 # or "zip"
     recipe = "plain"                # zip only: "plain", "truncated", "not-a-zip",
-                                    # "traversal", "symlink", "bomb"
+                                    # "traversal", "symlink", "bomb", "crowded" (25,000
+                                    # entries), "long-names" (names over 255 bytes, paths
+                                    # 3,000 folders deep beside the package)
     top = "alice"                   # zip only: put nntrain/ one folder down
+    path = "twin.zip"               # the submission's file name (default: NAME, NAME.zip)
+    deep = 3000                     # folder only: nntrain/d/d/.../d/x.py, this many deep
     from_starter = ["optim.py"]     # these files come from the starter code instead
     tools = true                    # add nntrain/_hostile_tools.py (samples/common/)
     targets = true                  # add nntrain/sample_targets.json (see --targets)
@@ -46,6 +50,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import shutil
 import stat
 import sys
@@ -55,6 +60,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+from autograder.cleanup import remove_tree  # noqa: E402 - found from the repository root
+
 OVERLAYS = HERE / "overlays"
 TOOLS = HERE / "common" / "hostile_tools.py"
 BASES = {"reference": ROOT / "solutions" / "nntrain", "starter": ROOT / "starter_code" / "nntrain"}
@@ -66,7 +74,9 @@ DEFAULT_TARGETS = {
     "marker": "/tmp/autograder-samples-marker",
     "token": "autograder-sample-daemon",
 }
-RECIPES = ("plain", "truncated", "not-a-zip", "traversal", "symlink", "bomb")
+RECIPES = ("plain", "truncated", "not-a-zip", "traversal", "symlink", "bomb", "crowded",
+           "long-names")
+CROWD = 25_000
 BOMB_BYTES = 200 * 1024 * 1024
 
 
@@ -127,9 +137,24 @@ def build_package(overlay: dict, dest: Path, targets: dict) -> None:
         (dest / "sample_targets.json").write_text(json.dumps(targets, indent=1) + "\n")
 
 
+def nest(root: Path, depth: int) -> None:
+    """`depth` folders `d` nested in `root`, an `x.py` in the deepest, made relative to a
+    descriptor: the whole path may be longer than the file system allows."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    for _ in range(depth):
+        os.mkdir("d", dir_fd=fd)
+        below = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = below
+    os.close(os.open("x.py", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd))
+    os.close(fd)
+
+
 def build_folder(overlay: dict, folder: Path, targets: dict) -> None:
     """The sample's submission folder: nntrain/ and any root/ files."""
     build_package(overlay, folder / PACKAGE, targets)
+    if overlay.get("deep"):
+        nest(folder / PACKAGE, overlay["deep"])
     root = OVERLAYS / overlay["name"] / "root"
     if root.is_dir():
         shutil.copytree(root, folder, dirs_exist_ok=True,
@@ -179,6 +204,13 @@ def recipe_extras(zf: zipfile.ZipFile, recipe: str, top: str, targets: dict) -> 
         return {f"{PACKAGE}/schedules.py"}
     elif recipe == "bomb":
         add_bomb(zf, f"{prefix}/weights.npy")
+    elif recipe == "crowded":
+        for k in range(CROWD):
+            zf.writestr(f"{prefix}/crowd/{k}.txt", "")
+    elif recipe == "long-names":
+        zf.writestr(f"{prefix}/{'n' * 300}.py", "LONG = True\n")
+        zf.writestr(f"{prefix}/{'d/' * 3000}x.py", "DEEP = True\n")
+        zf.writestr(f"{prefix}/{('p' * 250 + '/') * 8}x.py", "LONG_PATH = True\n")
     return set()
 
 
@@ -203,14 +235,19 @@ def build_zip(overlay: dict, path: Path, scratch: Path, targets: dict) -> None:
 
 
 # ----------------------------------------------------------------------------- all samples
+def file_name(overlay: dict) -> str:
+    """The sample's name in the samples folder: `path`, else NAME or NAME.zip."""
+    default = f"{overlay['name']}.zip" if overlay["form"] == "zip" else overlay["name"]
+    return overlay.get("path", default)
+
+
 def build(name: str, out: Path, targets: dict, scratch: Path) -> Path:
     """Generate sample `name` into `out`; its path."""
     overlay = read_overlay(name)
+    path = out / file_name(overlay)
     if overlay["form"] == "zip":
-        path = out / f"{name}.zip"
         build_zip(overlay, path, scratch, targets)
     else:
-        path = out / name
         build_folder(overlay, path, targets)
     return path
 
@@ -221,13 +258,13 @@ def make_samples(out: Path = DEFAULT_OUT, targets: dict | None = None,
     targets = {**DEFAULT_TARGETS, **(targets or {})}
     out = Path(out)
     if out.exists():
-        shutil.rmtree(out)
+        remove_tree(out)  # it may hold a sample deeper than shutil.rmtree can recurse
     out.mkdir(parents=True)
     scratch = out / ".scratch"
     try:
         return [build(name, out, targets, scratch) for name in names or overlay_names()]
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        remove_tree(scratch)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,7 +34,9 @@ from pathlib import Path
 import pytest
 
 from autograder import assignment as asg
+from autograder import batch
 from autograder.batch import BatchOptions, grade_batch
+from autograder.cleanup import remove_tree
 from autograder.grading import GradeOptions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,7 +92,15 @@ def quick_questions(assignment) -> tuple[str, ...]:
 
 
 def sample_path(folder: Path, name: str) -> Path:
-    return folder / (f"{name}.zip" if OVERLAYS[name]["form"] == "zip" else name)
+    return folder / MAKE.file_name(OVERLAYS[name])
+
+
+def row_names(folder: Path, names: list[str]) -> dict[str, str]:
+    """Sample -> the name of its row when `names` are graded together (a sample named
+    like another, or like the grader's own files, gets a name of its own)."""
+    paths = [sample_path(folder, n) for n in names]
+    by_path = {path: row for row, path in batch.unique_names(paths)}
+    return {n: by_path[p] for n, p in zip(names, paths, strict=True)}
 
 
 class Listener:
@@ -182,6 +192,14 @@ def forged_files(folder: Path) -> list[str]:
             if p.is_file() and FORGED_MARK in p.read_text(errors="replace")]
 
 
+REPORTED = ["markup-message"]  # samples whose reports the tests read
+
+
+def report_texts(folder: Path) -> dict[str, str]:
+    """The reports a submission's folder holds, by file name."""
+    return {p.name: p.read_text() for p in sorted(folder.glob("*")) if p.is_file()}
+
+
 def run_cli(names: list[str], subs: Path, assignment_dir: Path, out: Path) -> dict:
     """`autograder grade` on some samples, as a TA would run it."""
     argv = [sys.executable, "-m", "autograder.cli", "grade",
@@ -220,10 +238,15 @@ def grade_everything(shared: Path) -> dict:
             options = BatchOptions(workers=2, quiet=True, grade=GradeOptions(questions=questions))
             rows = grade_batch(assignment, [sample_path(subs, n) for n in names], out, options)
             summary["seconds"][", ".join(questions)] = round(time.monotonic() - start, 1)
-            summary["rows"].update({r["submission"]: r for r in rows})
+            by_row = {r["submission"]: r for r in rows}
+            rename = row_names(subs, names)
+            summary["rows"].update({n: by_row[rename[n]] for n in names if rename[n] in by_row})
             summary["gradebooks"].append({
-                "names": names, "rows": read_gradebook(out / "gradebook.csv"),
-                "files": files_under(out), "forged": forged_files(out)})
+                "names": names, "row_names": rename,
+                "rows": read_gradebook(out / "gradebook.csv"),
+                "files": files_under(out), "forged": forged_files(out),
+                "reports": {n: report_texts(out / rename[n]) for n in REPORTED if n in names},
+                "summary_md": (out / "summary" / "summary.md").read_text()})
         summary["cli"] = run_cli(CLI_SAMPLES, subs, assignment_dir, shared / "out-cli")
         time.sleep(DAEMON_GRACE_SECONDS)  # a surviving daemon would write its markers by now
         summary.update(
@@ -233,6 +256,7 @@ def grade_everything(shared: Path) -> dict:
             victim=victim.read_text(errors="replace")[:200],
             connections=listener.close(),
         )
+    remove_tree(subs)  # deep-tree is deeper than pytest's own clean-up (shutil) can recurse
     return summary
 
 
@@ -313,7 +337,9 @@ def test_overlays_hold_no_solution_code():
 
 def test_every_sample_gets_exactly_one_gradebook_row(graded):
     for book in graded["gradebooks"]:
-        assert sorted(r["submission"] for r in book["rows"]) == sorted(book["names"])
+        rows = sorted(r["submission"] for r in book["rows"])
+        assert rows == sorted(book["row_names"][n] for n in book["names"])
+        assert len(set(rows)) == len(book["names"])
     assert sorted(graded["rows"]) == sorted(NAMES)
 
 
@@ -408,3 +434,33 @@ def test_the_cli_exits_0_with_one_row_each(graded):
     assert sorted(r["submission"] for r in cli["rows"]) == sorted(CLI_SAMPLES)
     statuses = {r["submission"]: r["status"] for r in cli["rows"]}
     assert statuses == {n: OVERLAYS[n]["expect"]["status"] for n in CLI_SAMPLES}
+
+
+NAMED_LIKE = {"twin": "twin", "twin-2": "twin-2", "twin-zip": "twin-3", "summary": "summary-2",
+              "gradebook.csv": "gradebook.csv-2"}
+
+
+def test_samples_named_alike_or_like_the_graders_files_keep_their_own_rows(graded):
+    book = next(b for b in graded["gradebooks"] if "twin" in b["names"])
+    assert {n: book["row_names"][n] for n in NAMED_LIKE} == NAMED_LIKE
+    assert re.fullmatch(r"1_1-[0-9a-f]{6}", book["row_names"]["=1+1"])
+    scores = {r["submission"]: r["score"] for r in book["rows"]}
+    assert [scores[NAMED_LIKE[n]] for n in ("twin", "twin-2", "twin-zip")] == ["15", "6", "9"]
+    assert {"gradebook.csv", "summary/summary.md"} <= set(book["files"])
+    assert not [c for r in book["rows"] for c in r.values() if c and c[0] in "=+-@\t\r"]
+
+
+def test_a_hostile_exception_text_is_text_in_every_report(graded):
+    from markdown_it import MarkdownIt
+
+    book = next(b for b in graded["gradebooks"] if "markup-message" in b["reports"])
+    reports = book["reports"]["markup-message"]
+    md = MarkdownIt("commonmark")
+    tokens = {t.type for t in md.parse(reports["feedback.md"])} | {
+        c.type for t in md.parse(reports["feedback.md"]) for c in t.children or []}
+    assert not tokens & {"link_open", "image", "html_inline", "html_block"}
+    headings = [x for x in reports["feedback.md"].splitlines() if x.startswith("#")]
+    assert all(h.startswith(("# Feedback for", "## ")) for h in headings), headings
+    assert "onerror" in reports["feedback.md"] and "<img" not in reports["feedback.html"]
+    for text in [*reports.values(), book["summary_md"]]:
+        assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", text)

@@ -726,6 +726,10 @@ def prepare(path: Path, dest: Path, package: str = "nntrain", *, max_bytes: int 
         if not copied:
             status = "unsafe-entries" if notes.skipped_count else "empty"
             raise Rejected(status, f"{show(shown)}/ holds no files to grade.")
+    except OSError as exc:  # the submission changed or broke while it was read
+        remove_tree(target)
+        return finish(name, None, "unsafe-entries", f"The submission could not be read "
+                      f"({show(exc.strerror or str(exc))}): submit it again.", notes)
     except Rejected as rejected:
         remove_tree(target)
         return finish(name, None, rejected.status, rejected.message, notes)

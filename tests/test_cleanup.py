@@ -4,6 +4,7 @@ import os
 import shutil
 import stat
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,26 @@ def batch_dead_pid() -> int:
     proc = subprocess.Popen(["true"])
     proc.wait()
     return proc.pid
+
+
+def test_the_next_batch_grades_after_a_killed_one_left_a_deep_folder(monkeypatch):
+    from autograder import assignment as asg
+
+    tiny = Path(__file__).resolve().parent / "fixtures" / "tiny"
+    temp = Path(tempfile.mkdtemp(prefix="autograder-test-cleanup-"))
+    temp.chmod(0o711)  # the sandbox's uid must reach its staging folders in it
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    monkeypatch.setenv("TMPDIR", str(temp))
+    try:
+        left = temp / f"{batch.WORKER_FOLDER}{batch_dead_pid()}-x"
+        left.mkdir()
+        nest(left, sys.getrecursionlimit() + 500, extra=litter(temp))
+        sub = temp / "subs" / "alice"
+        shutil.copytree(tiny / "solutions", sub)
+        rows = batch.grade_batch(asg.load(tiny), [sub], temp / "out",
+                                 batch.BatchOptions(quiet=True, summary=False))
+        assert [(r["submission"], r["status"], r["score"]) for r in rows] == [
+            ("alice", "graded", 6)]
+        assert not os.path.lexists(left)
+    finally:
+        remove_tree(temp)

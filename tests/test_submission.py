@@ -673,3 +673,16 @@ def test_students_each_holding_hw2_keep_their_own_names(tmp_path):
     assert discover(paths) == paths
     assert [submission_name(p) for p in discover(paths)] == ["al", "bo"]
     assert prepare(paths[0], tmp_path / "dest").status == "ok"
+
+
+def test_a_submission_that_breaks_while_it_is_read_gets_a_status(area, monkeypatch):
+    inputs, dest = area
+    path = folder(GOOD)(inputs)
+
+    def broken(*args, **kwargs):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(submission, "folder_found", broken)
+    result = prepare(path, dest)
+    assert result.status == "unsafe-entries" and "Input/output error" in result.message
+    assert not (dest / "nntrain").exists()

@@ -133,7 +133,9 @@ def _make_all(folder: Path, a, table) -> Path:
 
 
 def _grade_cli(subs: Path, assignment: Path, out: Path) -> Path:
-    cmd = [sys.executable, "-m", "autograder.cli", "grade", str(subs), "-o", str(out),
+    # Each submission named: a folder holding a single one would be that one submission.
+    named = sorted(str(p) for p in subs.iterdir())
+    cmd = [sys.executable, "-m", "autograder.cli", "grade", *named, "-o", str(out),
            "--assignment", str(assignment), "--workers", "2", "--quiet"]
     subprocess.run(cmd, check=True, cwd=ROOT, capture_output=True, text=True)
     return out

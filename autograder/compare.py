@@ -11,6 +11,8 @@ import numpy as np
 
 from autograder.worker import Unsupported
 
+MAX_SHOWN = 200  # characters of a returned value's repr in a message
+
 
 def describe(value) -> str:
     """A short description of a value's type, shape and dtype."""
@@ -20,7 +22,11 @@ def describe(value) -> str:
         return f"an object that cannot be graded ({value.what})"
     if isinstance(value, (tuple, list)):
         return f"a {type(value).__name__} of {len(value)} items"
-    return f"{type(value).__name__} {value!r}" if np.isscalar(value) else type(value).__name__
+    if not np.isscalar(value):
+        return type(value).__name__
+    shown = repr(value)  # a scalar a submission returned: a string may be megabytes long
+    shown = shown if len(shown) <= MAX_SHOWN else f"{shown[:MAX_SHOWN]}... ({len(shown):,} chars)"
+    return f"{type(value).__name__} {shown}"
 
 
 def _as_array(value):

@@ -50,3 +50,14 @@ def test_a_reply_with_too_many_values_is_refused_before_parsing(reply, refused):
             session.bounded_reply(line)
     else:
         assert session.bounded_reply(line) is line
+
+
+VALUES = [("long-string", "x" * 3_000_000), ("huge-int", 10**4000), ("long-bytes", b"y" * 10**6),
+          ("list", list(range(10**6)))]
+
+
+@pytest.mark.parametrize("value", [pytest.param(v, id=i) for i, v in VALUES])
+def test_a_returned_value_is_described_in_bounded_size(value):
+    from autograder import compare
+
+    assert len(compare.describe(value)) < 300

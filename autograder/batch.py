@@ -69,6 +69,7 @@ SUBMISSION_FOLDER = "nntrain-sub-"
 # What the batch writes in OUT/ beside the submissions' folders: no submission is named so.
 GRADEBOOK, SUMMARY = "gradebook.csv", "summary"
 RESERVED = (GRADEBOOK, SUMMARY)
+SOURCE = "source"  # grade.json's key for the path of the submission it grades
 MAX_CASE_MESSAGE = 4_000  # characters of one case's message kept in OUT/
 MAX_MESSAGE = 20_000  # characters of a submission's own message (skipped entries...)
 TEMP_FOLDERS = (BATCH_FOLDER, SUBMISSION_FOLDER, WORKER_FOLDER,
@@ -204,8 +205,9 @@ def bounded_result(result: dict) -> dict:
     return result
 
 
-def write_submission(result: dict, out_dir: Path) -> None:
-    """results.json, feedback.md and .html, then grade.json (the done marker), atomically."""
+def write_submission(result: dict, out_dir: Path, source: Path | None = None) -> None:
+    """results.json, feedback.md and .html, then grade.json (the done marker), atomically.
+    grade.json also records `source`, the submission's path, as `SOURCE` (see `read_done`)."""
     from autograder.summary import feedback_html
 
     folder = out_dir / result["submission"]
@@ -214,7 +216,13 @@ def write_submission(result: dict, out_dir: Path) -> None:
     typed = result_from_dict(result)
     out.write_results(typed, folder)
     out.atomic_write(folder / "feedback.html", feedback_html(typed))
-    out.atomic_write(folder / "grade.json", json.dumps(result, indent=1))
+    marker = result | ({SOURCE: source_key(source)} if source is not None else {})
+    out.atomic_write(folder / "grade.json", json.dumps(marker, indent=1))
+
+
+def source_key(path: Path) -> str:
+    """How grade.json names the submission it grades: its absolute path."""
+    return os.path.abspath(path)
 
 
 # ----------------------------------------------------------------------------- the oracle
@@ -257,17 +265,24 @@ def unique_names(paths: list[Path]) -> list[tuple[str, Path]]:
     return named
 
 
-def read_done(folder: Path) -> dict | None:
-    """The complete grade.json of a submission folder, or None."""
+def read_done(folder: Path, source: Path | None = None) -> dict | None:
+    """The complete grade.json of a submission folder, or None; also None when `source`
+    is given and grade.json says it graded another path (the same name went to another
+    submission since: a grade is never handed to the wrong one). Without `SOURCE`."""
     try:
         data = json.loads((folder / "grade.json").read_text())
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) and "score" in data else None
+    if not isinstance(data, dict) or "score" not in data:
+        return None
+    graded = data.pop(SOURCE, None)
+    if source is not None and graded is not None and graded != source_key(source):
+        return None
+    return data
 
 
-def is_done(folder: Path) -> bool:
-    return read_done(folder) is not None
+def is_done(folder: Path, source: Path | None = None) -> bool:
+    return read_done(folder, source) is not None
 
 
 def plan(paths: list[Path], out_dir: Path, options: BatchOptions) -> Plan:
@@ -281,7 +296,7 @@ def plan(paths: list[Path], out_dir: Path, options: BatchOptions) -> Plan:
     if options.only:
         todo = [t for t in named if t.name in options.only]
     elif options.resume:
-        todo = [t for t in named if not is_done(out_dir / t.name)]
+        todo = [t for t in named if not is_done(out_dir / t.name, t.path)]
     else:
         todo = list(named)
     return Plan(named, todo, len(named) - len(todo))
@@ -528,7 +543,7 @@ def gradebook_rows(assignment: Assignment, named: list[Task], out_dir: Path,
     """Every submission's result, read back from grade.json; a row even when missing."""
     rows = []
     for task in named:
-        data = read_done(out_dir / task.name)
+        data = read_done(out_dir / task.name, task.path)
         rows.append(data or failed_dict(assignment, task.name, "not-graded",
                                         "not graded yet (see --resume / --only)", options))
     return rows
@@ -558,13 +573,14 @@ def grade_batch(assignment: Assignment, paths: list[Path], out_dir: Path,
     sweep_batch_folders()
     progress = Progress(len(work.todo), options.quiet, work.skipped)
     try:
-        expected = {t.name for t in work.todo}
+        expected = {t.name: t.path for t in work.todo}
         if work.todo:
             for result in runner_for(options)(assignment, work.todo, grade_options):
                 if result.get("submission") not in expected:
                     raise RuntimeError(f"a result for an unknown submission came back: "
                                        f"{str(result.get('submission'))[:80]!r}")
-                write_submission(bounded_result(result), out_dir)
+                write_submission(bounded_result(result), out_dir,
+                                 expected[result["submission"]])
                 progress.update(result)
     finally:
         progress.close()

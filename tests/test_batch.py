@@ -513,3 +513,22 @@ def test_colliding_and_reserved_names_lose_no_grade(tiny, tmp_path):
     only = next(n for n, p in names.items() if p.name == "summary")
     assert grade_cli([tmp_path / "subs"], out, "--only", only) == 0
     assert (out / "gradebook.csv").read_text().splitlines() == book
+
+
+def test_resume_never_hands_a_grade_to_another_submission_that_took_its_name(tiny, tmp_path):
+    subs = tmp_path / "subs"
+    reference = (TINY / "solutions" / "tinymath" / "ops.py").read_text()
+    folder = _package(subs / "x", reference)
+    archive = subs / "x.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("tinymath/__init__.py", "")
+        zf.writestr("tinymath/ops.py", WRONG_OPS)
+    out = tmp_path / "out"
+    first = run_batch(tiny, [folder, archive], out, workers=1)
+    assert [(r["submission"], r["score"]) for r in first] == [("x", 6), ("x-2", 1)]
+    late = _package(subs / "x-2", "")  # a late submission that wants the name x-2 itself
+    rows = run_batch(tiny, discover([subs], tiny.package), out, workers=1, resume=True)
+    assert sorted((r["submission"], r["status"], r["score"]) for r in rows) == [
+        ("x", "graded", 6), ("x-2", "graded", 0), ("x-3", "graded", 1)]
+    assert batch.read_done(out / "x-2", late) is not None
+    assert batch.read_done(out / "x-2", archive) is None

@@ -520,13 +520,21 @@ def read_dir(path: Path, limit: int = MAX_DIR_ENTRIES) -> list[os.DirEntry]:
 
 
 def folder_found(root: Path, package: str, notes: Notes) -> set[tuple[str, ...]]:
-    """Real package folders up to two folders down; a linked one is skipped and noted."""
+    """Real package folders up to two folders down; a linked one is skipped and noted.
+    More than `MAX_DIR_ENTRIES` entries looked at in all is too large."""
     found: set[tuple[str, ...]] = set()
     level: list[tuple[str, ...]] = [()]
+    seen = 0
     for _depth in range(3):
         below = []
         for rel in level:
-            for entry in list_dir(root.joinpath(*rel)):
+            entries = list_dir(root.joinpath(*rel))
+            seen += len(entries)
+            if seen > MAX_DIR_ENTRIES:
+                raise Rejected("too-large", f"{show(root.name)} holds more than "
+                               f"{MAX_DIR_ENTRIES:,} entries in its top two folder levels: "
+                               "submit only the package.")
+            for entry in entries:
                 kind = entry_kind(entry)
                 if entry.name == package and kind == "link":
                     notes.skip("/".join(rel + (entry.name,)), SKIP_REASONS["link"])
@@ -608,7 +616,8 @@ def holds_export(root: Path) -> bool:
     """Whether `EXPORT_METADATA` is in the folder `root` or one of its folders."""
     folders = [root, *(Path(e.path) for e in list_dir(root) if entry_kind(e) == "dir")]
     return any(entry_kind(e) == "file" and e.name == EXPORT_METADATA
-               for folder in folders for e in list_dir(folder))
+               for folder in folders[:MAX_LISTED * 10]
+               for e in list_dir(folder, MAX_DIR_ENTRIES // 10))
 
 
 def lone_zip(root: Path) -> Path | None:

@@ -686,3 +686,14 @@ def test_a_submission_that_breaks_while_it_is_read_gets_a_status(area, monkeypat
     result = prepare(path, dest)
     assert result.status == "unsafe-entries" and "Input/output error" in result.message
     assert not (dest / "nntrain").exists()
+
+
+def test_a_submission_of_many_folders_of_many_entries_is_refused_early(area):
+    inputs, dest = area
+    root = inputs / "alice"
+    for k in range(200):
+        (root / f"f{k}").mkdir(parents=True)
+        for j in range(110):
+            (root / f"f{k}" / f"e{j}").mkdir()
+    result = prepare(root, dest)
+    assert result.status == "too-large" and "top two folder levels" in result.message

@@ -63,6 +63,17 @@ def _grade_problem(args, a) -> str | None:
     return None
 
 
+def _sandbox_stops(command: str, isolation: str) -> bool:
+    """Print one line and say True when submissions cannot be run here as `isolation` asks
+    (e.g. `user` isolation with a Python the sandbox's uid cannot reach)."""
+    from autograder.sandbox import preflight
+
+    problem = preflight(isolation)
+    if problem:
+        print(f"autograder {command}: {problem}", file=sys.stderr)
+    return problem is not None
+
+
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"not a number of workers (1 or more): {text!r}")
@@ -96,6 +107,8 @@ def cmd_grade(args) -> int:
     if problem:
         print(f"autograder grade: {problem}", file=sys.stderr)
         return 2
+    if not args.cluster and _sandbox_stops("grade", args.isolation):
+        return 2
     out = Path(args.output)
     try:
         rows = grade_batch(a, paths, out, _batch_options(args))
@@ -118,6 +131,8 @@ def cmd_check(args) -> int:
     from autograder.sandbox import SandboxError
     from autograder.session import WorkerFailed
 
+    if _sandbox_stops("check", "auto"):
+        return 2
     try:
         summary = check(question=args.question, path=args.path, assignment=args.assignment,
                         color=None if not args.no_color else False)
@@ -133,6 +148,8 @@ def cmd_build(args) -> int:
 
     from autograder.build import build
 
+    if _sandbox_stops("build", args.isolation):
+        return 2
     config = json.loads(Path(args.config).read_text()) if args.config else None
     report = build(_find_assignment(args.assignment), Path(args.output),
                    isolation=args.isolation, config=config)

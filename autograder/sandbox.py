@@ -322,6 +322,65 @@ def available_isolations() -> list[str]:
     return [mode for mode, works in usable.items() if works]
 
 
+def _first_closed_folder(path: Path, uid: int) -> Path | None:
+    """The first folder above the real `path` that `uid` cannot traverse, if any."""
+    real = Path(os.path.realpath(path))
+    for parent in reversed(real.parents):
+        if not _allowed(os.stat(parent), uid, 0o1):
+            return parent
+    return None
+
+
+def _import_numpy_as(uid: int, python: str) -> tuple[bool, str]:
+    """Whether `python` imports NumPy as `uid`; else the last line of its complaint."""
+    try:
+        done = subprocess.run([*_setpriv_args(uid), python, "-I", "-c", "import numpy"],
+                              capture_output=True, text=True, timeout=60,
+                              env={"PATH": "/usr/bin:/bin"}, cwd="/")
+    except (OSError, subprocess.SubprocessError) as exc:
+        return False, str(exc)
+    lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+    return done.returncode == 0, lines[-1]
+
+
+def preflight(isolation: str = "auto", python: str | None = None) -> str | None:
+    """Why untrusted code cannot be run here as `isolation` asks, in one line naming the
+    cause and the fix; None when it can.
+
+    Without bwrap (``user``, or ``none`` as root) the sandbox's uid must reach the
+    interpreter, import NumPy with it, and reach the temporary folder, at their real paths:
+    a Python under a 0700 home (pyenv under /root) fails every submission. This finds out
+    at once, by starting the interpreter as a leased uid, rather than grading with it.
+    """
+    caps = _capabilities()
+    try:
+        mode = _choose_mode(isolation, caps)
+    except (SandboxError, ValueError) as exc:
+        return str(exc)
+    if mode == "bwrap" or not caps.setpriv:
+        return None
+    python = python or this_python()
+    fix = ("use an interpreter every user can reach (e.g. `/usr/bin/python3.11 -m venv "
+           "/opt/nntrain-venv` and install the project there, as setup.sh does on Gradescope)"
+           ", or install bubblewrap, which can stage it")
+    lease = _UidLease()
+    try:
+        for path in (Path(python), *interpreter_paths(python), Path(tempfile.gettempdir())):
+            closed = _first_closed_folder(path, lease.uid)
+            if closed is not None:
+                mode_bits = stat.filemode(os.stat(closed).st_mode)
+                return (f"{mode!r} isolation runs submissions as an unprivileged uid, which "
+                        f"cannot reach {os.path.realpath(path)}: {closed} is {mode_bits} "
+                        f"(not enterable by other users); {fix}")
+        works, why = _import_numpy_as(lease.uid, python)
+        if not works:
+            return (f"{mode!r} isolation runs submissions as an unprivileged uid, which "
+                    f"cannot import NumPy with {python} ({why}); {fix}")
+    finally:
+        lease.release()
+    return None
+
+
 def probe() -> list[str]:
     """The layers that `isolation="auto"` gets on this machine (measured once); [] when
     untrusted code cannot be run here at all."""

@@ -88,6 +88,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.scratch import remove_tree
+
 UID_POOL = range(61000, 62000)
 LOCK_DIR = Path("/tmp/autograder-uids")
 SANDBOX_FOLDER = "autograder-sandbox-"  # + the pid of its process: a sandbox's private folder
@@ -563,7 +565,7 @@ def _sweep_files(uid: int, keep: Path) -> None:
                 if entry.stat(follow_symlinks=False).st_uid != uid or keep.is_relative_to(path):
                     continue
                 if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(path)
+                    remove_tree(path)  # however deep the submission made it
                 else:
                     path.unlink()
             except OSError:

@@ -1,0 +1,174 @@
+"""A sandbox's writable folder: capped in size where root can mount, removed whatever it holds.
+
+`mount_capped` puts a tmpfs of `size_bytes` (and at most `inodes` entries) on an empty
+folder, so that everything a submission writes there (many files, each under
+RLIMIT_FSIZE) is bounded as a whole; a write past the cap fails with ENOSPC in the
+submission, never on the host's disk. It needs root and a mount the kernel allows (not in
+Docker's default profile, which drops CAP_SYS_ADMIN): where it cannot, it says why, and
+the folder stays a plain one on the host's disk.
+
+`remove_tree` removes a folder however it was left: thousands of levels deep (no
+recursion, no path longer than one name: everything is opened relative to a folder's
+descriptor), folders without permissions, links (removed, never followed), and a tmpfs
+mounted on it (detached first).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import itertools
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+MNT_DETACH = 2
+TMPFS_FLAGS = "nosuid,nodev"
+HOIST = ".autograder-rm-"  # + a counter: a deep folder's entries, moved up to be removed
+
+
+def _tool(name: str) -> str | None:
+    for folder in ("/usr/bin", "/bin", "/usr/sbin", "/sbin"):
+        if os.access(os.path.join(folder, name), os.X_OK):
+            return os.path.join(folder, name)
+    return None
+
+
+def mount_capped(folder: Path, size_bytes: int, inodes: int) -> str:
+    """Mount a tmpfs capped at `size_bytes` and `inodes` on the empty `folder`, mode 0700.
+    Returns "" on success, else why not (not root, no `mount`, refused by the kernel)."""
+    if os.geteuid() != 0:
+        return "the harness is not root, so it cannot mount a size-capped folder"
+    mount = _tool("mount")
+    if mount is None:
+        return "mount (util-linux) is not installed"
+    options = f"size={size_bytes},nr_inodes={inodes},mode=0700,{TMPFS_FLAGS}"
+    try:
+        done = subprocess.run([mount, "-t", "tmpfs", "-o", options, "autograder-scratch",
+                               str(folder)], capture_output=True, text=True, timeout=20,
+                              env={"PATH": "/usr/bin:/bin"}, cwd="/")
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"mount failed: {exc}"
+    if done.returncode != 0:
+        return "mount failed: " + (done.stderr.strip().splitlines() or ["refused"])[0]
+    return ""
+
+
+def is_mount_point(folder: Path) -> bool:
+    """Whether a file system is mounted on `folder` (its device differs from its parent's,
+    or /proc/self/mountinfo lists it)."""
+    try:
+        if os.lstat(folder).st_dev != os.lstat(Path(folder).parent).st_dev:
+            return True
+        with open("/proc/self/mountinfo") as handle:
+            target = os.path.realpath(folder)
+            return any(line.split()[4] == target for line in handle if len(line.split()) > 4)
+    except OSError:
+        return False
+
+
+def unmount(folder: Path) -> None:
+    """Detach whatever is mounted on `folder` (lazily: open files do not keep it busy)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    while is_mount_point(folder):
+        if libc.umount2(os.fsencode(str(folder)), MNT_DETACH) != 0:
+            return
+
+
+def remove_tree(path: Path) -> None:
+    """Remove `path` and everything under it; never raises for what it finds there.
+
+    Deep folders are flattened rather than recursed into: the entries of a folder that is
+    not empty are renamed up into the top folder, one level at a time, so depth costs
+    neither stack nor long paths, and at most two descriptors are open.
+    """
+    path = Path(path)
+    unmount(path)
+    try:
+        top = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return
+    except OSError:
+        _quietly(os.unlink, path)
+        return
+    try:
+        _empty(top)
+    finally:
+        os.close(top)
+    _quietly(os.rmdir, path)
+
+
+def _empty(top: int) -> None:
+    """Remove every entry of the folder open as `top`."""
+    numbers = itertools.count()
+    while True:
+        try:
+            names = os.listdir(top)
+        except OSError:
+            return
+        if not names:
+            return
+        progress = False
+        for name in names:
+            if _remove_entry(name, top):
+                progress = True
+                continue
+            progress = _hoist(name, top, numbers) or progress
+        if not progress:
+            return
+
+
+def _remove_entry(name: str, top: int) -> bool:
+    """Unlink a file or link, or remove an empty folder; False for a folder with entries."""
+    try:
+        info = os.stat(name, dir_fd=top, follow_symlinks=False)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    try:
+        if stat.S_ISDIR(info.st_mode):
+            os.rmdir(name, dir_fd=top)
+        else:
+            os.unlink(name, dir_fd=top)
+        return True
+    except FileNotFoundError:
+        return True
+    except OSError as exc:
+        if exc.errno == errno.EBUSY:  # a mount point: detach, then try again next pass
+            unmount(Path(f"/proc/self/fd/{top}", name).resolve())
+        return False
+
+
+def _hoist(name: str, top: int, numbers) -> bool:
+    """Move the entries of the folder `name` up into `top`; whether any moved."""
+    try:
+        if stat.S_ISDIR(os.stat(name, dir_fd=top, follow_symlinks=False).st_mode):
+            os.chmod(name, 0o700, dir_fd=top)  # a folder, not a link: its own mode
+    except OSError:
+        pass
+    try:
+        sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=top)
+    except OSError:
+        return 0
+    moved = 0
+    try:
+        for child in os.listdir(sub):
+            try:
+                os.rename(child, f"{HOIST}{next(numbers)}", src_dir_fd=sub, dst_dir_fd=top)
+                moved += 1
+            except OSError:
+                continue
+    except OSError:
+        pass
+    finally:
+        os.close(sub)
+    return moved > 0
+
+
+def _quietly(action, *args) -> None:
+    try:
+        action(*args)
+    except OSError:
+        pass

@@ -88,6 +88,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder import cgroups, scratch
 from autograder.scratch import remove_tree
 
 UID_POOL = range(61000, 62000)
@@ -146,6 +147,9 @@ class Limits:
     processes: int = 64
     output_bytes: int = 200_000
     wall_seconds: float = 60.0
+    disk_mb: int = 512  # rw_dir as a whole, where it can be capped (a tmpfs)
+    disk_files: int = 20_000  # entries in rw_dir, likewise
+    cpu_cores: float = 1.0  # the tree's CPU quota, with a cgroup
 
     def __post_init__(self):
         for name, value in vars(self).items():
@@ -302,6 +306,22 @@ def _mode_layers(mode: str, caps: _Capabilities) -> list[str]:
     return layers + ["rlimits", "scrubbed-env", "new-session", "python-isolated"]
 
 
+def _limit_support(caps: _Capabilities) -> tuple[cgroups.Support, str]:
+    """(the cgroups this harness can use, why rw_dir cannot be capped or "")."""
+    if not caps.setpriv:
+        why = "the harness is not root" if not caps.root else caps.reasons["setpriv"]
+        return cgroups.Support(None, reason=why), why
+    return cgroups.support(), scratch.mount_support()
+
+
+def _limit_layers(caps: _Capabilities) -> list[str]:
+    """How resources are bounded: for the submission as a whole (a cgroup, a capped
+    rw_dir) or, where that cannot be, per process only (said so)."""
+    groups, disk_why = _limit_support(caps)
+    return ["cgroup" if groups.version else "limits-per-process",
+            "disk-quota" if not disk_why else "disk-unbounded"]
+
+
 def _choose_mode(isolation: str, caps: _Capabilities) -> str:
     """The mode `isolation` asks for, checked against what works here."""
     if isolation not in ISOLATIONS:
@@ -388,7 +408,7 @@ def probe() -> list[str]:
     untrusted code cannot be run here at all."""
     caps = _capabilities()
     try:
-        return _mode_layers(_choose_mode("auto", caps), caps)
+        return _mode_layers(_choose_mode("auto", caps), caps) + _limit_layers(caps)
     except SandboxError:
         return []
 
@@ -400,7 +420,7 @@ def probe_report() -> str:
         mode = _choose_mode("auto", caps)
     except SandboxError as exc:
         return f"no isolation mode is usable: {exc}"
-    have = _mode_layers(mode, caps)
+    have = _mode_layers(mode, caps) + _limit_layers(caps)
     lines = [f"isolation mode: {mode}", "in force: " + ", ".join(have)]
     missing = {
         "unprivileged-user": caps.reasons.get("setpriv", ""),
@@ -412,6 +432,13 @@ def probe_report() -> str:
                            "with the sandbox user's permissions",
     }
     lines += [f"missing: {name}: {why}" for name, why in missing.items() if name not in have]
+    groups, disk_why = _limit_support(caps)
+    lines.append(f"cgroup: {groups.version} (memory, processes and CPU of each submission as "
+                 f"a whole)" if groups.version else
+                 f"limits-per-process: no cgroup ({groups.reason}); memory, processes and CPU "
+                 "are bounded per process only")
+    lines.append("disk-quota: each sandbox's rw_dir is a size-capped tmpfs" if not disk_why
+                 else f"disk-unbounded: rw_dir is not capped as a whole ({disk_why})")
     if not caps.setpriv:
         lines.append("kill: by process group (and PID namespace if bwrap); no per-uid sweep")
     else:
@@ -710,8 +737,16 @@ class Sandbox:
         self._lease = _UidLease(uid) if caps.setpriv else None
         self.uid = self._lease.uid if self._lease else None
         self._private = Path(tempfile.mkdtemp(prefix=f"{SANDBOX_FOLDER}{os.getpid()}-"))
-        self.layers = _mode_layers(self.mode, caps)
+        self._cgroups, disk_why = _limit_support(caps)
+        self._capped = False
         try:
+            if not disk_why:
+                disk_why = scratch.cap_folder(self.rw_dir, limits.disk_mb * MB,
+                                              limits.disk_files)
+                self._capped = not disk_why
+            self.layers = _mode_layers(self.mode, caps) + [
+                "cgroup" if self._cgroups.version else "limits-per-process",
+                "disk-quota" if self._capped else "disk-unbounded"]
             self._binds, self._staged = self._plan_binds(ro_binds, dev_binds)
         except BaseException:
             self.close()
@@ -853,10 +888,12 @@ class Sandbox:
         log = self._private / f"output-{self._spawned}.log"
         out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC,
                       0o600)
+        group = self._new_cgroup()
         data_fds = self._data_fds() if self.mode == "bwrap" else ()
+        join = group.join_argv() if group is not None else []
         try:
             popen = subprocess.Popen(
-                self._command(argv, data_fds), stdin=stdin, stdout=out,
+                [*join, *self._command(argv, data_fds)], stdin=stdin, stdout=out,
                 stderr=subprocess.STDOUT, pass_fds=(*pass_fds, *data_fds),
                 env=scrubbed_env(self.rw_dir, env), cwd=self.rw_dir, start_new_session=True,
                 umask=0o077)
@@ -865,8 +902,21 @@ class Sandbox:
                 os.close(fd)
         layers = tuple(self.layers if python_isolated(argv)
                        else [x for x in self.layers if x != "python-isolated"])
-        self._process = SandboxedProcess(self, popen, log, layers)
+        self._process = SandboxedProcess(self, popen, log, layers, group)
         return self._process
+
+    def _new_cgroup(self) -> cgroups.Cgroup | None:
+        """A fresh cgroup for the next process tree, with this sandbox's limits."""
+        if not self._cgroups.version:
+            return None
+        lim = self.limits
+        budget = cgroups.Budget(memory_bytes=lim.memory_mb * MB,
+                                processes=lim.processes + PROCESS_HEADROOM + 2,
+                                cpu_cores=lim.cpu_cores)
+        try:
+            return cgroups.Cgroup(budget, self._cgroups)
+        except OSError as exc:
+            raise SandboxError(f"cannot make the sandbox's cgroup: {exc}") from exc
 
     def run(self, argv: Sequence[str], timeout: float | None = None, **spawn_args) -> RunResult:
         """Spawn `argv`, wait at most `timeout` (default: the wall limit), clean up."""
@@ -890,6 +940,9 @@ class Sandbox:
         if self._private is not None:
             shutil.rmtree(self._private, ignore_errors=True)
             self._private = None
+        if self._capped:  # what was written in rw_dir goes with its tmpfs
+            scratch.unmount(self.rw_dir)
+            self._capped = False
 
 
 def _exit_signal(returncode: int, in_bwrap: bool) -> int | None:
@@ -926,8 +979,10 @@ class SandboxedProcess:
     """
 
     def __init__(self, sandbox: Sandbox, popen: subprocess.Popen, log: Path,
-                 layers: tuple[str, ...]):
+                 layers: tuple[str, ...], cgroup: cgroups.Cgroup | None = None):
         self.sandbox = sandbox
+        self.cgroup = cgroup
+        self.memory_limit_hit = False  # the tree as a whole ran out of memory (cgroup)
         self.popen = popen
         self.pid = popen.pid
         self.layers = layers
@@ -1001,6 +1056,10 @@ class SandboxedProcess:
             except ProcessLookupError:
                 pass
         self.sandbox._sweep()
+        if self.cgroup is not None:
+            self.memory_limit_hit = self.cgroup.memory_limit_hit()
+            self.cgroup.close()
+            self.cgroup = None
         self._record(self.popen.wait())
         if self.sandbox.uid is not None:
             _reap_orphans(self.sandbox.uid)

@@ -17,14 +17,18 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import itertools
 import os
+import shutil
 import stat
 import subprocess
+import tempfile
 from pathlib import Path
 
 MNT_DETACH = 2
 TMPFS_FLAGS = "nosuid,nodev"
+SOURCE = "autograder-scratch-"  # + the harness's pid: how its mounts are told apart
 HOIST = ".autograder-rm-"  # + a counter: a deep folder's entries, moved up to be removed
 
 
@@ -45,7 +49,7 @@ def mount_capped(folder: Path, size_bytes: int, inodes: int) -> str:
         return "mount (util-linux) is not installed"
     options = f"size={size_bytes},nr_inodes={inodes},mode=0700,{TMPFS_FLAGS}"
     try:
-        done = subprocess.run([mount, "-t", "tmpfs", "-o", options, "autograder-scratch",
+        done = subprocess.run([mount, "-t", "tmpfs", "-o", options, f"{SOURCE}{os.getpid()}",
                                str(folder)], capture_output=True, text=True, timeout=20,
                               env={"PATH": "/usr/bin:/bin"}, cwd="/")
     except (OSError, subprocess.SubprocessError) as exc:
@@ -53,6 +57,84 @@ def mount_capped(folder: Path, size_bytes: int, inodes: int) -> str:
     if done.returncode != 0:
         return "mount failed: " + (done.stderr.strip().splitlines() or ["refused"])[0]
     return ""
+
+
+@functools.cache
+def mount_support() -> str:
+    """"" when this harness can cap folders (measured once, on a throwaway folder);
+    else why not. Mounts left by harnesses that died are detached first."""
+    if os.geteuid() != 0:
+        return "the harness is not root, so it cannot mount a size-capped folder"
+    sweep_mounts()
+    folder = Path(tempfile.mkdtemp(prefix=f"{SOURCE}probe-"))
+    try:
+        why = mount_capped(folder, 1 << 20, 16)
+        unmount(folder)
+        return why
+    finally:
+        _quietly(os.rmdir, folder)
+
+
+def cap_folder(folder: Path, size_bytes: int, inodes: int) -> str:
+    """Put a capped tmpfs on `folder`, keeping what it holds (copied in, links as links);
+    "" or why not (then `folder` is left as it was)."""
+    why = mount_support()
+    if why:
+        return why
+    folder = Path(folder)
+    held = Path(tempfile.mkdtemp(prefix=f"{SOURCE}{os.getpid()}-", dir=folder.parent))
+    try:
+        for entry in os.listdir(folder):
+            os.rename(folder / entry, held / entry)
+        why = mount_capped(folder, size_bytes, inodes)
+        for entry in os.listdir(held):
+            source = held / entry
+            if source.is_dir() and not source.is_symlink():
+                shutil.copytree(source, folder / entry, symlinks=True)
+            else:
+                shutil.copy2(source, folder / entry, follow_symlinks=False)
+    except OSError as exc:
+        unmount(folder)
+        for entry in os.listdir(held):
+            _quietly(os.rename, held / entry, folder / entry)
+        return f"the capped folder could not be filled: {exc}"
+    finally:
+        remove_tree(held)
+    return why
+
+
+def sweep_mounts(mountinfo: str = "/proc/self/mountinfo") -> list[str]:
+    """Detach the capped folders whose harness is gone (killed before it could); returns
+    their mount points."""
+    gone = []
+    try:
+        with open(mountinfo) as handle:
+            lines = handle.readlines()
+    except OSError:
+        return gone
+    for line in lines:
+        left, _, right = line.partition(" - ")
+        fields, tail = left.split(), right.split()
+        if len(fields) < 5 or len(tail) < 2 or not tail[1].startswith(SOURCE):
+            continue
+        pid = tail[1][len(SOURCE):]
+        if pid.isdigit() and not _alive(int(pid)):
+            point = fields[4].replace("\\040", " ")
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.umount2(os.fsencode(point), MNT_DETACH)
+            _quietly(os.rmdir, point)
+            gone.append(point)
+    return gone
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
 
 
 def is_mount_point(folder: Path) -> bool:

@@ -426,6 +426,9 @@ class WorkerSession:
         elif alive:
             what = ("closed or replaced its end of the grader's answer channel (a file "
                     "descriptor your code did not open) and was ended")
+        elif self.proc is not None and self.proc.memory_limit_hit:
+            what = (f"was ended when your code's processes together reached the memory limit "
+                    f"of {self.limits.memory_mb} MB")
         else:
             what = f"ended abruptly with exit code {code} (a crash, os._exit(), or a limit hit)"
         return f"the process running your code {what}" + (

@@ -12,6 +12,7 @@ case runs in a fresh worker.
 from __future__ import annotations
 
 import dataclasses
+import os
 import textwrap
 import threading
 from pathlib import Path
@@ -219,3 +220,25 @@ def test_a_broken_channel_is_graded_not_a_grader_error(tmp_path):
     square = [c for q in result.questions for f in q.functions for c in f.cases
               if c.function == "ops.square_forward"]
     assert square and not any(c.passed for c in square)
+
+
+def test_a_worker_ended_by_the_submissions_memory_limit_says_so(session_with, tiny):
+    """Forked helpers holding memory together: the cgroup's OOM killer ends the tree."""
+    from autograder import cgroups
+    from autograder.sandbox import Limits
+
+    if os.geteuid() != 0 or not cgroups.support().version:
+        pytest.skip("no cgroups here")
+    session = session_with("""
+        for _ in range(8):
+            if os.fork() == 0:
+                block = bytearray(b"x") * (150 << 20)
+                time.sleep(60)
+        block = bytearray(b"x") * (300 << 20)
+        time.sleep(60)
+    """, Limits(cpu_seconds=30, memory_mb=600, wall_seconds=60.0))
+    outcome, blocked = run_guarded(session, tiny["square/basic"], seconds=20)
+    assert not blocked and status_of(outcome) in ("crashed", "timeout")
+    if outcome.status == "crashed":
+        assert "reached the memory limit of 600 MB" in outcome.message
+    assert_goes_on(session, tiny)

@@ -63,12 +63,13 @@ def _grade_problem(args, a) -> str | None:
     return None
 
 
-def _sandbox_stops(command: str, isolation: str) -> bool:
+def _sandbox_stops(command: str, isolation: str, private=()) -> bool:
     """Print one line and say True when submissions cannot be run here as `isolation` asks
-    (e.g. `user` isolation with a Python the sandbox's uid cannot reach)."""
+    (e.g. `user` isolation with a Python the sandbox's uid cannot reach, or with `private`
+    paths that uid could read)."""
     from autograder.sandbox import preflight
 
-    problem = preflight(isolation)
+    problem = preflight(isolation, private=private)
     if problem:
         print(f"autograder {command}: {problem}", file=sys.stderr)
     return problem is not None
@@ -107,9 +108,15 @@ def cmd_grade(args) -> int:
     if problem:
         print(f"autograder grade: {problem}", file=sys.stderr)
         return 2
-    if not args.cluster and _sandbox_stops("grade", args.isolation):
-        return 2
     out = Path(args.output)
+    made = not out.exists()
+    if made:  # private from the start: other submissions' results are written there
+        out.mkdir(mode=0o700, parents=True)
+    secret = [a.root, a.solutions, *args.submissions, out]
+    if not args.cluster and _sandbox_stops("grade", args.isolation, secret):
+        if made:
+            out.rmdir()
+        return 2
     try:
         rows = grade_batch(a, paths, out, _batch_options(args))
     except (UnknownSubmissions, ClusterError) as exc:

@@ -98,7 +98,8 @@ PROCESS_HEADROOM = 2
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
              "/etc/alternatives")
-SWEPT_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+SWEPT_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock", "/dev/mqueue")
+EXPOSURE_WALK = 100_000  # entries looked at, at most, for one path that must stay private
 PROC_SELF = "/proc/self"  # absent on macOS: the caller's processes cannot be counted
 PASS_THROUGH_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 TRUNCATION_NOTE = "\n[output truncated]\n"
@@ -365,7 +366,49 @@ def _import_numpy_as(uid: int, python: str) -> tuple[bool, str]:
     return done.returncode == 0, lines[-1]
 
 
-def preflight(isolation: str = "auto", python: str | None = None) -> str | None:
+def readable_by(path: Path, uid: int) -> Path | None:
+    """The first file `uid` can read, or folder it can list, at or under `path` (links
+    are not followed; a folder it cannot enter hides all below it); None if none."""
+    if not os.path.lexists(path) or _first_closed_folder(Path(path), uid):
+        return None
+    stack, seen = [Path(path)], 0
+    while stack and seen < EXPOSURE_WALK:
+        current = stack.pop()
+        seen += 1
+        try:
+            info = os.lstat(current)
+        except OSError:
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            if not _allowed(info, uid, 0o1):
+                continue
+            if _allowed(info, uid, 0o4):
+                return current
+            try:
+                stack += [Path(e.path) for e in os.scandir(current)]
+            except OSError:
+                continue
+        elif stat.S_ISREG(info.st_mode) and _allowed(info, uid, 0o4):
+            return current
+    return None
+
+
+def _exposed(paths: Sequence[Path], uid: int, mode: str) -> str | None:
+    """One line saying which of `paths` the sandbox's uid could read, and the fix."""
+    found = [(Path(p), readable_by(Path(p), uid)) for p in paths]
+    found = [(p, hit) for p, hit in found if hit is not None]
+    if not found:
+        return None
+    shown = "; ".join(f"{p} ({hit} is readable)" if hit != p else str(p) for p, hit in found)
+    tops = " ".join(sorted({str(p if p.is_dir() else p.parent) for p, _ in found}))
+    return (f"{mode!r} isolation (no bubblewrap) runs each submission as an unprivileged "
+            f"uid that can read every file other users can, and these are readable by it: "
+            f"{shown}; make them private (`chmod 700 {tops}`; the harness runs as root and "
+            f"still reads them) or install bubblewrap")
+
+
+def preflight(isolation: str = "auto", python: str | None = None,
+              private: Sequence[str | Path] = ()) -> str | None:
     """Why untrusted code cannot be run here as `isolation` asks, in one line naming the
     cause and the fix; None when it can.
 
@@ -373,6 +416,8 @@ def preflight(isolation: str = "auto", python: str | None = None) -> str | None:
     interpreter, import NumPy with it, and reach the temporary folder, at their real paths:
     a Python under a 0700 home (pyenv under /root) fails every submission. This finds out
     at once, by starting the interpreter as a leased uid, rather than grading with it.
+    And since that uid sees the whole file system, none of the `private` paths (reference
+    solutions, case generators, submissions, results) may be readable by it.
     """
     caps = _capabilities()
     try:
@@ -398,6 +443,7 @@ def preflight(isolation: str = "auto", python: str | None = None) -> str | None:
         if not works:
             return (f"{mode!r} isolation runs submissions as an unprivileged uid, which "
                     f"cannot import NumPy with {python} ({why}); {fix}")
+        return _exposed([Path(p) for p in private], lease.uid, mode)
     finally:
         lease.release()
     return None
@@ -895,7 +941,7 @@ class Sandbox:
             popen = subprocess.Popen(
                 [*join, *self._command(argv, data_fds)], stdin=stdin, stdout=out,
                 stderr=subprocess.STDOUT, pass_fds=(*pass_fds, *data_fds),
-                env=scrubbed_env(self.rw_dir, env), cwd=self.rw_dir, start_new_session=True,
+                env=self._env(env), cwd=self.rw_dir, start_new_session=True,
                 umask=0o077)
         finally:
             for fd in (out, *data_fds):
@@ -904,6 +950,12 @@ class Sandbox:
                        else [x for x in self.layers if x != "python-isolated"])
         self._process = SandboxedProcess(self, popen, log, layers, group)
         return self._process
+
+    def _env(self, extra: Mapping[str, str] | None) -> dict[str, str]:
+        """The scrubbed environment; without bwrap's private /tmp, temporary files go to
+        rw_dir (0700, the uid's own), not where other sandboxes could look."""
+        private = {} if self.mode == "bwrap" else {"TMPDIR": str(self.rw_dir)}
+        return scrubbed_env(self.rw_dir, {**private, **(extra or {})})
 
     def _new_cgroup(self) -> cgroups.Cgroup | None:
         """A fresh cgroup for the next process tree, with this sandbox's limits."""

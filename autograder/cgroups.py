@@ -34,6 +34,7 @@ PREFIX = "autograder-sandbox-"  # + the pid of the harness that made it, "-", a 
 CONTROLLERS = ("memory", "pids", "cpu")
 PERIOD_US = 100_000
 KILL_SECONDS = 10.0
+SWEEP_DEPTH, SWEEP_WIDTH = 3, 2000  # how far `sweep` looks below each hierarchy's root
 DISABLE_ENV = "AUTOGRADER_NO_CGROUPS"  # set to 1: rlimits only (benchmarks compare)
 MOUNTINFO = "/proc/self/mountinfo"
 OWN_CGROUP = "/proc/self/cgroup"
@@ -50,6 +51,7 @@ class Support:
     version: str | None
     parents: dict[str, Path] = field(default_factory=dict)
     reason: str = ""
+    roots: tuple[Path, ...] = ()  # the hierarchies' mount points, where `sweep` looks
 
 
 def _mounts(root: str = MOUNTINFO) -> list[tuple[str, str, set[str]]]:
@@ -105,23 +107,26 @@ def _v2(mounts, own) -> Support:
         return Support(None, reason=f"cgroup v2: cannot enable controllers below {parent}: "
                                     f"{exc.strerror}")
     why = _writable(parent)
-    return Support("v2", {c: parent for c in CONTROLLERS}) if not why else Support(None,
-                                                                                 reason=why)
+    if why:
+        return Support(None, reason=why)
+    return Support("v2", {c: parent for c in CONTROLLERS}, roots=(Path(point),))
 
 
 def _v1(mounts, own) -> Support:
     parents: dict[str, Path] = {}
+    roots = []
     for controller in CONTROLLERS:
         point = next((m for m, kind, opts in mounts if kind == "cgroup" and controller in opts),
                      None)
         if point is None or controller not in own:
             return Support(None, reason=f"no cgroup v1 {controller} hierarchy is mounted")
         parents[controller] = Path(point) / own[controller].lstrip("/")
+        roots.append(Path(point))
     for parent in parents.values():
         why = _writable(parent)
         if why:
             return Support(None, reason=why)
-    return Support("v1", parents)
+    return Support("v1", parents, roots=tuple(roots))
 
 
 def detect(mountinfo: str = MOUNTINFO, own_cgroup: str = OWN_CGROUP) -> Support:
@@ -298,25 +303,41 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _ours(roots, parents, depth: int = SWEEP_DEPTH) -> list[Path]:
+    """Cgroups named by `PREFIX` in `parents` and down to `depth` levels below `roots`
+    (a harness started elsewhere in the hierarchy, e.g. by another login, made them)."""
+    found, level = set(), [*roots]
+    for _ in range(depth):
+        below = []
+        for folder in level:
+            try:
+                below += [Path(e.path) for e in os.scandir(folder)
+                          if e.is_dir(follow_symlinks=False)]
+            except OSError:
+                continue
+        found |= {p for p in below if p.name.startswith(PREFIX)}
+        level = [p for p in below if not p.name.startswith(PREFIX)][:SWEEP_WIDTH]
+    for parent in parents:
+        try:
+            found |= {Path(e.path) for e in os.scandir(parent) if e.name.startswith(PREFIX)}
+        except OSError:
+            continue
+    return sorted(found)
+
+
 def sweep(where: Support | None = None) -> list[Path]:
     """Kill and remove the cgroups whose harness is gone; returns those removed."""
     where = where or detect()
     removed = []
-    for parent in set(where.parents.values()):
-        try:
-            entries = list(os.scandir(parent))
-        except OSError:
+    for left in _ours(where.roots, set(where.parents.values())):
+        pid = left.name[len(PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
             continue
-        for entry in entries:
-            pid = entry.name[len(PREFIX):].split("-", 1)[0]
-            if not entry.name.startswith(PREFIX) or not pid.isdigit() or _alive(int(pid)):
-                continue
-            left = Path(entry.path)
-            for line in _read(left / "cgroup.procs").split():
-                try:
-                    os.kill(int(line), signal.SIGKILL)
-                except (ProcessLookupError, PermissionError, ValueError):
-                    pass
-            if _remove(left):
-                removed.append(left)
+        for line in _read(left / "cgroup.procs").split():
+            try:
+                os.kill(int(line), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError, ValueError):
+                pass
+        if _remove(left):
+            removed.append(left)
     return removed

@@ -213,9 +213,13 @@ def _dead_pid() -> int:
 
 @needs_cgroups
 def test_cgroups_of_a_dead_harness_are_swept():
+    """In this harness's own cgroups, and elsewhere in the hierarchies (a batch started
+    from another login or container cgroup made them)."""
     pid = _dead_pid()
-    parents = set(GROUPS.parents.values())
-    left = [p / f"{cgroups.PREFIX}{pid}-1" for p in parents]
+    elsewhere = GROUPS.roots[0] / f"autograder-test-elsewhere-{os.getpid()}"
+    elsewhere.mkdir()
+    left = [p / f"{cgroups.PREFIX}{pid}-1" for p in set(GROUPS.parents.values())]
+    left.append(elsewhere / f"{cgroups.PREFIX}{pid}-2")
     for folder in left:
         folder.mkdir()
     mine = cgroups.Cgroup(cgroups.Budget(1 << 30, 10, 1.0), GROUPS)
@@ -225,6 +229,7 @@ def test_cgroups_of_a_dead_harness_are_swept():
         assert all(f.exists() for f in mine.folders)
     finally:
         mine.close()
+        elsewhere.rmdir()
 
 
 @needs_cap

@@ -25,6 +25,13 @@ the layers actually in force are recorded by name in `Sandbox.layers`:
   tmpfs /tmp and /dev/shm. Not the repository, /root, /home or other submissions.
 - ``scrubbed-env``, ``new-session`` (own session and process group), and
   ``python-isolated`` on a process whose argv runs Python with ``-I``.
+- ``cgroup`` (autograder/cgroups.py): as root, each spawned tree joins a cgroup of its
+  own as the chain's very first link (``sh`` writing its pid, then exec): memory,
+  processes and CPU (a weight and a `Limits.cpu_cores` quota) of the tree as a whole.
+  ``limits-per-process`` where none is usable: the rlimits above are all there is.
+- ``disk-quota`` (autograder/scratch.py): as root, `rw_dir` becomes a tmpfs capped at
+  `Limits.disk_mb` and `disk_files` (its contents copied in); it is detached at `close()`,
+  with what was written there. ``disk-unbounded`` where it cannot be mounted.
 
 Without bwrap (Docker's default seccomp profile blocks the namespaces it needs, as on
 Gradescope) the "user" mode keeps the dropped uid, `no_new_privs` and the rlimits, and
@@ -59,11 +66,13 @@ Known weaknesses. Not root: no uid of its own, so no uid sweep and RLIMIT_NPROC 
 with the caller's own processes (raised by their count); without bwrap too, a process that
 left its process group survives. In "user" mode the whole file system is visible with
 the uid's permissions: world-readable files (the repository, reference solutions) are
-readable, so keep secrets in 0700 folders; files the uid leaves in /tmp, /var/tmp and
-/dev/shm are deleted after each run, but other world-writable folders are not swept;
-without an IPC namespace, SysV IPC objects persist; if the harness dies, the processes
-run on until their CPU limit (the next lease of the uid kills them). No disk quota on
-`rw_dir` (RLIMIT_FSIZE caps each file, not their number). No seccomp filter. bwrap's
+readable, so keep secrets in 0700 folders (`preflight(private=...)` refuses otherwise);
+TMPDIR is rw_dir, and files the uid leaves in `SWEPT_DIRS` (/tmp, /var/tmp, /dev/shm,
+the lock folders) are deleted after each run, but other world-writable folders are not
+swept; without an IPC namespace, SysV IPC objects persist; if the harness dies, the
+processes run on until their CPU limit (the next lease of the uid kills them). Without
+root, no cgroup and no disk quota (RLIMIT_FSIZE caps each file, not their number). No
+seccomp filter. bwrap's
 --die-with-parent fires when the *thread* that spawned it exits: spawn from a long-lived
 thread. Inside bwrap a death by signal n arrives as exit code 128 + n and is read back as
 that signal. tmpfs pages are not counted by RLIMIT_AS (hence their size caps).

@@ -153,11 +153,12 @@ def test_a_capped_folder_keeps_what_it_held_and_goes_with_close(shared_root):
 
 # ----------------------------------------------------------------------------- CPU
 HOG = """
-    import os, threading, time
-    def spin():
+    import hashlib, os, threading, time
+    block = bytes(1 << 20)
+    def spin():  # hashing a large buffer releases the GIL: each thread burns a core
         end = time.monotonic() + 2.0
         while time.monotonic() < end:
-            pass
+            hashlib.sha256(block).digest()
     threads = [threading.Thread(target=spin) for _ in range({threads})]
     start, cpu = time.monotonic(), time.process_time()
     for t in threads:
@@ -199,6 +200,10 @@ def test_the_whole_tree_runs_in_its_own_cgroup_with_the_limits(sandbox_of):
     memory = group._folder("memory")
     limit = memory / ("memory.max" if GROUPS.version == "v2" else "memory.limit_in_bytes")
     assert int(limit.read_text()) == 700 << 20
+    cpu = group._folder("cpu")
+    quota = ((cpu / "cpu.max").read_text().split()[0] if GROUPS.version == "v2"
+             else (cpu / "cpu.cfs_quota_us").read_text())
+    assert int(quota) == cgroups.PERIOD_US  # one core, the default `cpu_cores`
     folders = list(group.folders)
     process.kill()
     assert not any(f.exists() for f in folders)

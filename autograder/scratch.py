@@ -29,7 +29,8 @@ from pathlib import Path
 MNT_DETACH = 2
 TMPFS_FLAGS = "nosuid,nodev"
 SOURCE = "autograder-scratch-"  # + the harness's pid: how its mounts are told apart
-HOIST = ".autograder-rm-"  # + a counter: a deep folder's entries, moved up to be removed
+HOIST = ".autograder-rm-"
+PAGE = 4096  # + a counter: a deep folder's entries, moved up to be removed
 
 
 def _tool(name: str) -> str | None:
@@ -75,9 +76,32 @@ def mount_support() -> str:
         _quietly(os.rmdir, folder)
 
 
+def usage(folder: Path) -> tuple[int, int]:
+    """(bytes, entries) under `folder`, links not followed, in whole pages per file."""
+    total = entries = 0
+    stack = [Path(folder)]
+    while stack:
+        try:
+            scan = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in scan:
+            entries += 1
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(Path(entry.path))
+                else:
+                    size = entry.stat(follow_symlinks=False).st_size
+                    total += -(-size // PAGE) * PAGE
+            except OSError:
+                continue
+    return total, entries
+
+
 def cap_folder(folder: Path, size_bytes: int, inodes: int) -> str:
-    """Put a capped tmpfs on `folder`, keeping what it holds (copied in, links as links);
-    "" or why not (then `folder` is left as it was)."""
+    """Put a capped tmpfs on `folder`, keeping what it holds (copied in, links as links):
+    `size_bytes` and `inodes` more than that, for what is written there later. "" or why
+    not (then `folder` is left as it was)."""
     why = mount_support()
     if why:
         return why
@@ -86,7 +110,8 @@ def cap_folder(folder: Path, size_bytes: int, inodes: int) -> str:
     try:
         for entry in os.listdir(folder):
             os.rename(folder / entry, held / entry)
-        why = mount_capped(folder, size_bytes, inodes)
+        used, count = usage(held)
+        why = mount_capped(folder, size_bytes + used + 16 * PAGE, inodes + count + 16)
         for entry in os.listdir(held):
             source = held / entry
             if source.is_dir() and not source.is_symlink():

@@ -530,6 +530,18 @@ def _clear_uid(uid: int) -> bool:
     return not _uid_processes(uid)
 
 
+def sweep_leftovers() -> None:
+    """Detach the capped folders and remove the cgroups (killing what runs in them) of
+    harnesses that died without cleaning up, e.g. a batch killed with SIGKILL (root only).
+    Each harness also does this once before its first sandbox."""
+    if os.geteuid() != 0:
+        return
+    scratch.sweep_mounts()
+    groups = cgroups.detect()
+    if groups.version:
+        cgroups.sweep(groups)
+
+
 def _has_passwd_entry(uid: int) -> bool:
     try:
         pwd.getpwuid(uid)

@@ -335,3 +335,38 @@ def test_what_the_folder_held_does_not_count_against_the_quota(shared_root):
         assert (rw / "big.bin").stat().st_size == 3 << 20
         result = run(box, MANY_FILES.format(count=1, each_mb=1))
         assert "written 1" in result.output
+
+
+KILLED_HARNESS = """
+import os, signal, sys, tempfile
+from pathlib import Path
+from autograder.sandbox import Limits, Sandbox
+rw = Path(tempfile.mkdtemp(prefix="nntrain-worker-%d-" % os.getpid(), dir=sys.argv[1]))
+box = Sandbox(Limits(cpu_seconds=30, wall_seconds=60), rw_dir=rw, isolation=sys.argv[2],
+              **({"python": sys.argv[3]} if len(sys.argv) > 3 else {}))
+process = box.spawn(box.python_argv("-c", "import time; print('up', flush=True); time.sleep(60)"))
+while "up" not in process.output():
+    process.wait(0.02)
+print(rw, " ".join(str(f) for f in process.cgroup.folders), flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@needs_cgroups
+@needs_cap
+@pytest.mark.parametrize("mode", [p.values[0] for p in MODE_PARAMS])
+def test_what_a_killed_harness_left_is_swept_by_the_next_batch(shared_root, mode):
+    from autograder import batch
+
+    if mode not in sb.available_isolations():
+        pytest.skip(f"{mode} isolation is not available here")
+    extra = [PYTHON[mode]] if PYTHON[mode] else []
+    done = subprocess.run([sys.executable, "-c", KILLED_HARNESS, str(shared_root), mode,
+                           *extra], capture_output=True, text=True, timeout=120)
+    assert done.returncode == -9, done.stderr
+    rw, *folders = done.stdout.split()
+    assert scratch.is_mount_point(Path(rw)) and all(Path(f).is_dir() for f in folders)
+    batch.sweep_orphans()
+    batch.sweep_batch_folders(shared_root)
+    assert not scratch.is_mount_point(Path(rw)) and not os.path.lexists(rw)
+    assert not any(os.path.lexists(f) for f in folders)

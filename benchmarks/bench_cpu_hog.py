@@ -1,8 +1,10 @@
 """(e) A CPU hog beside a normal submission: the normal one's grading time against alone.
 
 The hog is a sandboxed process with the assignment's limits (what a worker gets) that
-starts a thread per core four times over and spins them; when its CPU-time limit ends
-it, it is started again, for as long as the measurement runs. The normal submission is
+forks two processes per core, each in a session of its own (so that the kernel's
+per-session autogroup scheduling, on here, gives each a full share, as it would give
+each of many submissions), each spinning two threads that release the GIL; when a limit
+ends it, it is started again, for as long as the measurement runs. The normal submission is
 training_dnn's reference, its NumPy questions, graded by `grading.grade_package` one case
 at a time (as each slot of a batch does). Timed alone, then beside the hog, then alone
 again, in one process; with the per-submission cgroup (an equal CPU weight and a 1-core
@@ -38,13 +40,17 @@ from autograder import batch, grading  # noqa: E402
 from autograder.sandbox import Sandbox, cpu_count  # noqa: E402
 
 HOG = """
-import hashlib, threading
+import hashlib, os, threading
 block = bytes(1 << 20)
 def spin():  # hashing a large buffer releases the GIL: every thread burns a core
     while True:
         hashlib.sha256(block).digest()
-for _ in range({threads}):
-    threading.Thread(target=spin, daemon=True).start()
+for _ in range({processes}):
+    if os.fork() == 0:
+        os.setsid()  # a session of its own: the kernel's autogroup gives each a full share
+        for _ in range(2):
+            threading.Thread(target=spin, daemon=True).start()
+        threading.Event().wait()
 threading.Event().wait()
 """
 
@@ -62,7 +68,7 @@ class Hog:
         self.thread.start()
 
     def _loop(self):
-        code = HOG.format(threads=4 * cpu_count())
+        code = HOG.format(processes=2 * cpu_count())
         while not self.stopped.is_set():
             process = self.sandbox.spawn(self.sandbox.python_argv("-c", code))
             self.starts += 1

@@ -255,7 +255,9 @@ class WorkerSession:
                             "descriptor it did not open?)")
                 return f"the grader's request channel failed ({exc.strerror})"
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([], [self.req_w], [], left)[1]:
+            poll = select.poll()  # not select(): a descriptor may be numbered over 1024
+            poll.register(self.req_w, select.POLLOUT)
+            if left <= 0 or not poll.poll(left * 1000):
                 return ("the process running your code stopped reading the grader's "
                         "requests (did your code read from, close or replace a file "
                         "descriptor it did not open?)")

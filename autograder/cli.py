@@ -101,6 +101,7 @@ def cmd_grade(args) -> int:
     from autograder.batch import UnknownSubmissions, grade_batch
     from autograder.cluster import ClusterError
     from autograder.report import print_gradebook
+    from autograder.sandbox import sees_host_files
 
     a = asg.load(_find_assignment(args.assignment))
     paths, none_why = _submissions(args, a.package)
@@ -109,8 +110,8 @@ def cmd_grade(args) -> int:
         print(f"autograder grade: {problem}", file=sys.stderr)
         return 2
     out = Path(args.output)
-    made = not out.exists()
-    if made:  # private from the start: other submissions' results are written there
+    made = not out.exists() and not args.cluster and sees_host_files(args.isolation)
+    if made:  # private from the start: sandboxes would see the results written there
         out.mkdir(mode=0o700, parents=True)
     secret = [a.root, a.solutions, *args.submissions, out]
     if not args.cluster and _sandbox_stops("grade", args.isolation, secret):

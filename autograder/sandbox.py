@@ -416,6 +416,16 @@ def _exposed(paths: Sequence[Path], uid: int, mode: str) -> str | None:
             f"still reads them) or install bubblewrap")
 
 
+def sees_host_files(isolation: str = "auto") -> bool:
+    """Whether sandboxes of `isolation` would run as a uid that sees the host's file system
+    with its own permissions (``user``, or ``none`` as root): no mount namespace."""
+    caps = _capabilities()
+    try:
+        return caps.setpriv and _choose_mode(isolation, caps) != "bwrap"
+    except (SandboxError, ValueError):
+        return False
+
+
 def preflight(isolation: str = "auto", python: str | None = None,
               private: Sequence[str | Path] = ()) -> str | None:
     """Why untrusted code cannot be run here as `isolation` asks, in one line naming the

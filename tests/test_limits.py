@@ -72,7 +72,7 @@ MANY_PROCESSES = """
         if pid == 0:
             try:
                 block = bytearray(b"x") * ({each_mb} << 20)  # written: resident, not lazy
-                time.sleep(3)
+                time.sleep(6)  # long after the last one has allocated, even on a busy machine
                 print("survived", flush=True)
             except MemoryError:
                 print("refused", flush=True)

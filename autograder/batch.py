@@ -461,6 +461,7 @@ def sweep_orphans() -> list[int]:
     """
     if os.geteuid() != 0:
         return []
+    sandbox.sweep_leftovers()  # cgroups and capped folders first: rmtree cannot remove a mount
     swept = []
     for uid in sorted(_sandbox_uids_running()):
         try:

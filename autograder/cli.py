@@ -63,6 +63,18 @@ def _grade_problem(args, a) -> str | None:
     return None
 
 
+def _sandbox_stops(command: str, isolation: str, private=()) -> bool:
+    """Print one line and say True when submissions cannot be run here as `isolation` asks
+    (e.g. `user` isolation with a Python the sandbox's uid cannot reach, or with `private`
+    paths that uid could read)."""
+    from autograder.sandbox import preflight
+
+    problem = preflight(isolation, private=private)
+    if problem:
+        print(f"autograder {command}: {problem}", file=sys.stderr)
+    return problem is not None
+
+
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"not a number of workers (1 or more): {text!r}")
@@ -89,6 +101,7 @@ def cmd_grade(args) -> int:
     from autograder.batch import UnknownSubmissions, grade_batch
     from autograder.cluster import ClusterError
     from autograder.report import print_gradebook
+    from autograder.sandbox import sees_host_files
 
     a = asg.load(_find_assignment(args.assignment))
     paths, none_why = _submissions(args, a.package)
@@ -97,6 +110,14 @@ def cmd_grade(args) -> int:
         print(f"autograder grade: {problem}", file=sys.stderr)
         return 2
     out = Path(args.output)
+    made = not out.exists() and not args.cluster and sees_host_files(args.isolation)
+    if made:  # private from the start: sandboxes would see the results written there
+        out.mkdir(mode=0o700, parents=True)
+    secret = [a.root, a.solutions, *args.submissions, out]
+    if not args.cluster and _sandbox_stops("grade", args.isolation, secret):
+        if made:
+            out.rmdir()
+        return 2
     try:
         rows = grade_batch(a, paths, out, _batch_options(args))
     except (UnknownSubmissions, ClusterError) as exc:
@@ -118,6 +139,8 @@ def cmd_check(args) -> int:
     from autograder.sandbox import SandboxError
     from autograder.session import WorkerFailed
 
+    if _sandbox_stops("check", "auto"):
+        return 2
     try:
         summary = check(question=args.question, path=args.path, assignment=args.assignment,
                         color=None if not args.no_color else False)
@@ -133,6 +156,8 @@ def cmd_build(args) -> int:
 
     from autograder.build import build
 
+    if _sandbox_stops("build", args.isolation):
+        return 2
     config = json.loads(Path(args.config).read_text()) if args.config else None
     report = build(_find_assignment(args.assignment), Path(args.output),
                    isolation=args.isolation, config=config)

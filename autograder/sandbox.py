@@ -25,6 +25,13 @@ the layers actually in force are recorded by name in `Sandbox.layers`:
   tmpfs /tmp and /dev/shm. Not the repository, /root, /home or other submissions.
 - ``scrubbed-env``, ``new-session`` (own session and process group), and
   ``python-isolated`` on a process whose argv runs Python with ``-I``.
+- ``cgroup`` (autograder/cgroups.py): as root, each spawned tree joins a cgroup of its
+  own as the chain's very first link (``sh`` writing its pid, then exec): memory,
+  processes and CPU (a weight and a `Limits.cpu_cores` quota) of the tree as a whole.
+  ``limits-per-process`` where none is usable: the rlimits above are all there is.
+- ``disk-quota`` (autograder/scratch.py): as root, `rw_dir` becomes a tmpfs capped at
+  `Limits.disk_mb` and `disk_files` (its contents copied in); it is detached at `close()`,
+  with what was written there. ``disk-unbounded`` where it cannot be mounted.
 
 Without bwrap (Docker's default seccomp profile blocks the namespaces it needs, as on
 Gradescope) the "user" mode keeps the dropped uid, `no_new_privs` and the rlimits, and
@@ -59,11 +66,13 @@ Known weaknesses. Not root: no uid of its own, so no uid sweep and RLIMIT_NPROC 
 with the caller's own processes (raised by their count); without bwrap too, a process that
 left its process group survives. In "user" mode the whole file system is visible with
 the uid's permissions: world-readable files (the repository, reference solutions) are
-readable, so keep secrets in 0700 folders; files the uid leaves in /tmp, /var/tmp and
-/dev/shm are deleted after each run, but other world-writable folders are not swept;
-without an IPC namespace, SysV IPC objects persist; if the harness dies, the processes
-run on until their CPU limit (the next lease of the uid kills them). No disk quota on
-`rw_dir` (RLIMIT_FSIZE caps each file, not their number). No seccomp filter. bwrap's
+readable, so keep secrets in 0700 folders (`preflight(private=...)` refuses otherwise);
+TMPDIR is rw_dir, and files the uid leaves in `SWEPT_DIRS` (/tmp, /var/tmp, /dev/shm,
+the lock folders) are deleted after each run, but other world-writable folders are not
+swept; without an IPC namespace, SysV IPC objects persist; if the harness dies, the
+processes run on until their CPU limit (the next lease of the uid kills them). Without
+root, no cgroup and no disk quota (RLIMIT_FSIZE caps each file, not their number). No
+seccomp filter. bwrap's
 --die-with-parent fires when the *thread* that spawned it exits: spawn from a long-lived
 thread. Inside bwrap a death by signal n arrives as exit code 128 + n and is read back as
 that signal. tmpfs pages are not counted by RLIMIT_AS (hence their size caps).
@@ -88,7 +97,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.cleanup import remove_tree
+from autograder import cgroups, scratch
+from autograder.scratch import remove_tree
 
 UID_POOL = range(61000, 62000)
 LOCK_DIR = Path("/tmp/autograder-uids")
@@ -97,7 +107,8 @@ PROCESS_HEADROOM = 2
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
              "/etc/alternatives")
-SWEPT_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+SWEPT_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock", "/dev/mqueue")
+EXPOSURE_WALK = 100_000  # entries looked at, at most, for one path that must stay private
 PROC_SELF = "/proc/self"  # absent on macOS: the caller's processes cannot be counted
 PASS_THROUGH_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 TRUNCATION_NOTE = "\n[output truncated]\n"
@@ -146,6 +157,9 @@ class Limits:
     processes: int = 64
     output_bytes: int = 200_000
     wall_seconds: float = 60.0
+    disk_mb: int = 512  # rw_dir as a whole, where it can be capped (a tmpfs)
+    disk_files: int = 20_000  # entries in rw_dir, likewise
+    cpu_cores: float = 1.0  # the tree's CPU quota, with a cgroup
 
     def __post_init__(self):
         for name, value in vars(self).items():
@@ -302,6 +316,22 @@ def _mode_layers(mode: str, caps: _Capabilities) -> list[str]:
     return layers + ["rlimits", "scrubbed-env", "new-session", "python-isolated"]
 
 
+def _limit_support(caps: _Capabilities) -> tuple[cgroups.Support, str]:
+    """(the cgroups this harness can use, why rw_dir cannot be capped or "")."""
+    if not caps.setpriv:
+        why = "the harness is not root" if not caps.root else caps.reasons["setpriv"]
+        return cgroups.Support(None, reason=why), why
+    return cgroups.support(), scratch.mount_support()
+
+
+def _limit_layers(caps: _Capabilities) -> list[str]:
+    """How resources are bounded: for the submission as a whole (a cgroup, a capped
+    rw_dir) or, where that cannot be, per process only (said so)."""
+    groups, disk_why = _limit_support(caps)
+    return ["cgroup" if groups.version else "limits-per-process",
+            "disk-quota" if not disk_why else "disk-unbounded"]
+
+
 def _choose_mode(isolation: str, caps: _Capabilities) -> str:
     """The mode `isolation` asks for, checked against what works here."""
     if isolation not in ISOLATIONS:
@@ -324,12 +354,126 @@ def available_isolations() -> list[str]:
     return [mode for mode, works in usable.items() if works]
 
 
+def _first_closed_folder(path: Path, uid: int) -> Path | None:
+    """The first folder above the real `path` that `uid` cannot traverse, if any."""
+    real = Path(os.path.realpath(path))
+    for parent in reversed(real.parents):
+        if not _allowed(os.stat(parent), uid, 0o1):
+            return parent
+    return None
+
+
+def _import_numpy_as(uid: int, python: str) -> tuple[bool, str]:
+    """Whether `python` imports NumPy as `uid`; else the last line of its complaint."""
+    try:
+        done = subprocess.run([*_setpriv_args(uid), python, "-I", "-c", "import numpy"],
+                              capture_output=True, text=True, timeout=60,
+                              env={"PATH": "/usr/bin:/bin"}, cwd="/")
+    except (OSError, subprocess.SubprocessError) as exc:
+        return False, str(exc)
+    lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+    return done.returncode == 0, lines[-1]
+
+
+def readable_by(path: Path, uid: int) -> Path | None:
+    """The first file `uid` can read, or folder it can list, at or under `path` (links
+    are not followed; a folder it cannot enter hides all below it); None if none."""
+    if not os.path.lexists(path) or _first_closed_folder(Path(path), uid):
+        return None
+    stack, seen = [Path(path)], 0
+    while stack and seen < EXPOSURE_WALK:
+        current = stack.pop()
+        seen += 1
+        try:
+            info = os.lstat(current)
+        except OSError:
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            if not _allowed(info, uid, 0o1):
+                continue
+            if _allowed(info, uid, 0o4):
+                return current
+            try:
+                stack += [Path(e.path) for e in os.scandir(current)]
+            except OSError:
+                continue
+        elif stat.S_ISREG(info.st_mode) and _allowed(info, uid, 0o4):
+            return current
+    return None
+
+
+def _exposed(paths: Sequence[Path], uid: int, mode: str) -> str | None:
+    """One line saying which of `paths` the sandbox's uid could read, and the fix."""
+    found = [(Path(p), readable_by(Path(p), uid)) for p in paths]
+    found = [(p, hit) for p, hit in found if hit is not None]
+    if not found:
+        return None
+    shown = "; ".join(f"{p} ({hit} is readable)" if hit != p else str(p) for p, hit in found)
+    tops = " ".join(sorted({str(p if p.is_dir() else p.parent) for p, _ in found}))
+    return (f"{mode!r} isolation (no bubblewrap) runs each submission as an unprivileged "
+            f"uid that can read every file other users can, and these are readable by it: "
+            f"{shown}; make them private (`chmod 700 {tops}`; the harness runs as root and "
+            f"still reads them) or install bubblewrap")
+
+
+def sees_host_files(isolation: str = "auto") -> bool:
+    """Whether sandboxes of `isolation` would run as a uid that sees the host's file system
+    with its own permissions (``user``, or ``none`` as root): no mount namespace."""
+    caps = _capabilities()
+    try:
+        return caps.setpriv and _choose_mode(isolation, caps) != "bwrap"
+    except (SandboxError, ValueError):
+        return False
+
+
+def preflight(isolation: str = "auto", python: str | None = None,
+              private: Sequence[str | Path] = ()) -> str | None:
+    """Why untrusted code cannot be run here as `isolation` asks, in one line naming the
+    cause and the fix; None when it can.
+
+    Without bwrap (``user``, or ``none`` as root) the sandbox's uid must reach the
+    interpreter, import NumPy with it, and reach the temporary folder, at their real paths:
+    a Python under a 0700 home (pyenv under /root) fails every submission. This finds out
+    at once, by starting the interpreter as a leased uid, rather than grading with it.
+    And since that uid sees the whole file system, none of the `private` paths (reference
+    solutions, case generators, submissions, results) may be readable by it.
+    """
+    caps = _capabilities()
+    try:
+        mode = _choose_mode(isolation, caps)
+    except (SandboxError, ValueError) as exc:
+        return str(exc)
+    if mode == "bwrap" or not caps.setpriv:
+        return None
+    python = python or this_python()
+    fix = ("use an interpreter every user can reach (e.g. `/usr/bin/python3.11 -m venv "
+           "/opt/nntrain-venv` and install the project there, as setup.sh does on Gradescope)"
+           ", or install bubblewrap, which can stage it")
+    lease = _UidLease()
+    try:
+        for path in (Path(python), *interpreter_paths(python), Path(tempfile.gettempdir())):
+            closed = _first_closed_folder(path, lease.uid)
+            if closed is not None:
+                mode_bits = stat.filemode(os.stat(closed).st_mode)
+                return (f"{mode!r} isolation runs submissions as an unprivileged uid, which "
+                        f"cannot reach {os.path.realpath(path)}: {closed} is {mode_bits} "
+                        f"(not enterable by other users); {fix}")
+        works, why = _import_numpy_as(lease.uid, python)
+        if not works:
+            return (f"{mode!r} isolation runs submissions as an unprivileged uid, which "
+                    f"cannot import NumPy with {python} ({why}); {fix}")
+        return _exposed([Path(p) for p in private], lease.uid, mode)
+    finally:
+        lease.release()
+    return None
+
+
 def probe() -> list[str]:
     """The layers that `isolation="auto"` gets on this machine (measured once); [] when
     untrusted code cannot be run here at all."""
     caps = _capabilities()
     try:
-        return _mode_layers(_choose_mode("auto", caps), caps)
+        return _mode_layers(_choose_mode("auto", caps), caps) + _limit_layers(caps)
     except SandboxError:
         return []
 
@@ -341,7 +485,7 @@ def probe_report() -> str:
         mode = _choose_mode("auto", caps)
     except SandboxError as exc:
         return f"no isolation mode is usable: {exc}"
-    have = _mode_layers(mode, caps)
+    have = _mode_layers(mode, caps) + _limit_layers(caps)
     lines = [f"isolation mode: {mode}", "in force: " + ", ".join(have)]
     missing = {
         "unprivileged-user": caps.reasons.get("setpriv", ""),
@@ -353,6 +497,13 @@ def probe_report() -> str:
                            "with the sandbox user's permissions",
     }
     lines += [f"missing: {name}: {why}" for name, why in missing.items() if name not in have]
+    groups, disk_why = _limit_support(caps)
+    lines.append(f"cgroup: {groups.version} (memory, processes and CPU of each submission as "
+                 f"a whole)" if groups.version else
+                 f"limits-per-process: no cgroup ({groups.reason}); memory, processes and CPU "
+                 "are bounded per process only")
+    lines.append("disk-quota: each sandbox's rw_dir is a size-capped tmpfs" if not disk_why
+                 else f"disk-unbounded: rw_dir is not capped as a whole ({disk_why})")
     if not caps.setpriv:
         lines.append("kill: by process group (and PID namespace if bwrap); no per-uid sweep")
     else:
@@ -387,6 +538,18 @@ def _clear_uid(uid: int) -> bool:
         return False
     _reap_orphans(uid)
     return not _uid_processes(uid)
+
+
+def sweep_leftovers() -> None:
+    """Detach the capped folders and remove the cgroups (killing what runs in them) of
+    harnesses that died without cleaning up, e.g. a batch killed with SIGKILL (root only).
+    Each harness also does this once before its first sandbox."""
+    if os.geteuid() != 0:
+        return
+    scratch.sweep_mounts()
+    groups = cgroups.detect()
+    if groups.version:
+        cgroups.sweep(groups)
 
 
 def _has_passwd_entry(uid: int) -> bool:
@@ -506,7 +669,7 @@ def _sweep_files(uid: int, keep: Path) -> None:
                 if entry.stat(follow_symlinks=False).st_uid != uid or keep.is_relative_to(path):
                     continue
                 if entry.is_dir(follow_symlinks=False):
-                    remove_tree(path)
+                    remove_tree(path)  # however deep the submission made it
                 else:
                     path.unlink()
             except OSError:
@@ -651,8 +814,16 @@ class Sandbox:
         self._lease = _UidLease(uid) if caps.setpriv else None
         self.uid = self._lease.uid if self._lease else None
         self._private = Path(tempfile.mkdtemp(prefix=f"{SANDBOX_FOLDER}{os.getpid()}-"))
-        self.layers = _mode_layers(self.mode, caps)
+        self._cgroups, disk_why = _limit_support(caps)
+        self._capped = False
         try:
+            if not disk_why:
+                disk_why = scratch.cap_folder(self.rw_dir, limits.disk_mb * MB,
+                                              limits.disk_files)
+                self._capped = not disk_why
+            self.layers = _mode_layers(self.mode, caps) + [
+                "cgroup" if self._cgroups.version else "limits-per-process",
+                "disk-quota" if self._capped else "disk-unbounded"]
             self._binds, self._staged = self._plan_binds(ro_binds, dev_binds)
         except BaseException:
             self.close()
@@ -794,20 +965,41 @@ class Sandbox:
         log = self._private / f"output-{self._spawned}.log"
         out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC,
                       0o600)
+        group = self._new_cgroup()
         data_fds = self._data_fds() if self.mode == "bwrap" else ()
+        join = group.join_argv() if group is not None else []
         try:
             popen = subprocess.Popen(
-                self._command(argv, data_fds), stdin=stdin, stdout=out,
+                [*join, *self._command(argv, data_fds)], stdin=stdin, stdout=out,
                 stderr=subprocess.STDOUT, pass_fds=(*pass_fds, *data_fds),
-                env=scrubbed_env(self.rw_dir, env), cwd=self.rw_dir, start_new_session=True,
+                env=self._env(env), cwd=self.rw_dir, start_new_session=True,
                 umask=0o077)
         finally:
             for fd in (out, *data_fds):
                 os.close(fd)
         layers = tuple(self.layers if python_isolated(argv)
                        else [x for x in self.layers if x != "python-isolated"])
-        self._process = SandboxedProcess(self, popen, log, layers)
+        self._process = SandboxedProcess(self, popen, log, layers, group)
         return self._process
+
+    def _env(self, extra: Mapping[str, str] | None) -> dict[str, str]:
+        """The scrubbed environment; without bwrap's private /tmp, temporary files go to
+        rw_dir (0700, the uid's own), not where other sandboxes could look."""
+        private = {} if self.mode == "bwrap" else {"TMPDIR": str(self.rw_dir)}
+        return scrubbed_env(self.rw_dir, {**private, **(extra or {})})
+
+    def _new_cgroup(self) -> cgroups.Cgroup | None:
+        """A fresh cgroup for the next process tree, with this sandbox's limits."""
+        if not self._cgroups.version:
+            return None
+        lim = self.limits
+        budget = cgroups.Budget(memory_bytes=lim.memory_mb * MB,
+                                processes=lim.processes + PROCESS_HEADROOM + 2,
+                                cpu_cores=lim.cpu_cores)
+        try:
+            return cgroups.Cgroup(budget, self._cgroups)
+        except OSError as exc:
+            raise SandboxError(f"cannot make the sandbox's cgroup: {exc}") from exc
 
     def run(self, argv: Sequence[str], timeout: float | None = None, **spawn_args) -> RunResult:
         """Spawn `argv`, wait at most `timeout` (default: the wall limit), clean up."""
@@ -831,6 +1023,9 @@ class Sandbox:
         if self._private is not None:
             remove_tree(self._private)
             self._private = None
+        if self._capped:  # what was written in rw_dir goes with its tmpfs
+            scratch.unmount(self.rw_dir)
+            self._capped = False
 
 
 def _exit_signal(returncode: int, in_bwrap: bool) -> int | None:
@@ -867,8 +1062,10 @@ class SandboxedProcess:
     """
 
     def __init__(self, sandbox: Sandbox, popen: subprocess.Popen, log: Path,
-                 layers: tuple[str, ...]):
+                 layers: tuple[str, ...], cgroup: cgroups.Cgroup | None = None):
         self.sandbox = sandbox
+        self.cgroup = cgroup
+        self.memory_limit_hit = False  # the tree as a whole ran out of memory (cgroup)
         self.popen = popen
         self.pid = popen.pid
         self.layers = layers
@@ -942,6 +1139,10 @@ class SandboxedProcess:
             except ProcessLookupError:
                 pass
         self.sandbox._sweep()
+        if self.cgroup is not None:
+            self.memory_limit_hit = self.cgroup.memory_limit_hit()
+            self.cgroup.close()
+            self.cgroup = None
         self._record(self.popen.wait())
         if self.sandbox.uid is not None:
             _reap_orphans(self.sandbox.uid)

@@ -11,9 +11,11 @@ outside, which drops the cases in flight behind it; they are sent again to a fre
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
+import select
 import selectors
 import shutil
 import stat
@@ -29,8 +31,8 @@ import numpy as np
 
 from autograder import worker as wire
 from autograder.cases import Case, step_to_json
-from autograder.cleanup import remove_tree
 from autograder.sandbox import Limits, Sandbox
+from autograder.scratch import remove_tree
 
 WORKER_FILE = Path(wire.__file__)
 MAX_LINE = 4 * 1024 * 1024
@@ -173,6 +175,7 @@ class WorkerSession:
         self.io_fd = os.open(self.rw / "io", os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
         req_r, self.req_w = os.pipe()
         self.resp_r, resp_w = os.pipe()
+        os.set_blocking(self.req_w, False)  # a worker that stops reading never blocks us
         argv = self.sandbox.python_argv("worker.py", "submission", "io", str(req_r),
                                         str(resp_w), self.package_dir.name)
         try:
@@ -218,7 +221,7 @@ class WorkerSession:
                 close()
             self.sandbox = None
         if getattr(self, "rw", None) is not None:
-            remove_tree(self.rw)  # whatever the worker left: any depth, any mode
+            remove_tree(self.rw)  # however deep or odd the worker left it
             self.rw = None
 
     close = stop
@@ -248,32 +251,57 @@ class WorkerSession:
             return False
         self.counter += 1
         token = request["case"]
+        # Why the case could not be handed over ("" when it was): the worker's own doing,
+        # reported when its answer is awaited.
+        trouble = ""
         if arrays:
             buffer = io.BytesIO()
             np.savez(buffer, **arrays)
-            self._write_input(f"{token}.in.npz", buffer.getvalue())
-        try:
-            os.write(self.req_w, line)
-            sent = True
-        except OSError:
-            sent = False  # the worker is gone; its answers so far may still be read
-        self.pending.append((token, seconds, len(line), sent))
+            trouble = self._write_input(f"{token}.in.npz", buffer.getvalue())
+        if not trouble:
+            trouble = self._write_request(line, time.monotonic() + seconds)
+        self.pending.append((token, seconds, len(line), trouble))
         self.pending_bytes += len(line)
         return True
+
+    def _write_request(self, line: bytes, deadline: float) -> str:
+        """Put `line` on the request pipe by `deadline`; "" or why it could not."""
+        view = memoryview(line)
+        while view:
+            try:
+                view = view[os.write(self.req_w, view):]
+                continue
+            except BlockingIOError:
+                pass
+            except OSError as exc:
+                if exc.errno == errno.EPIPE:
+                    return ("the process running your code closed its end of the grader's "
+                            "request channel (did your code close or replace a file "
+                            "descriptor it did not open?)")
+                return f"the grader's request channel failed ({exc.strerror})"
+            left = deadline - time.monotonic()
+            poll = select.poll()  # not select(): a descriptor may be numbered over 1024
+            poll.register(self.req_w, select.POLLOUT)
+            if left <= 0 or not poll.poll(left * 1000):
+                return ("the process running your code stopped reading the grader's "
+                        "requests (did your code read from, close or replace a file "
+                        "descriptor it did not open?)")
+        return ""
 
     def receive(self) -> Outcome:
         """The outcome of the oldest case in flight. A timeout, crash or unreadable answer
         stops the worker, and with it every later case in flight (`in_flight` drops to 0:
         send them again, to a fresh worker)."""
-        token, seconds, size, sent = self.pending.popleft()
+        token, seconds, size, trouble = self.pending.popleft()
         self.pending_bytes -= size
-        if not sent:
-            return self._fail("crashed", "the worker stopped reading requests")
+        if trouble:
+            return self._fail("protocol", trouble)
         deadline = time.monotonic() + seconds
         at = ""
         while True:
-            line = self._read_line(deadline)
             where = f" while {at}" if at else ""
+            # Checked on every line too: a flood of lines never outlasts the case's limit.
+            line = "timeout" if time.monotonic() >= deadline else self._read_line(deadline)
             if line == "timeout":
                 return self._fail("timeout", f"no answer within {seconds:g} s{where}")
             if not isinstance(line, dict):
@@ -293,22 +321,31 @@ class WorkerSession:
             self.receive()
         return self.receive()
 
-    def _write_input(self, name: str, data: bytes):
-        """Create `name` in io/ afresh (never through a planted link) with `data`."""
+    def _write_input(self, name: str, data: bytes) -> str:
+        """Create `name` in io/ afresh (never through a planted link) with `data`; "" or,
+        when the worker's folder stands in the way, why."""
         try:
-            os.unlink(name, dir_fd=self.io_fd)
-        except FileNotFoundError:
-            pass
-        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644,
-                     dir_fd=self.io_fd)
+            try:
+                os.unlink(name, dir_fd=self.io_fd)
+            except FileNotFoundError:
+                pass
+            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                         | os.O_CLOEXEC, 0o644, dir_fd=self.io_fd)
+        except OSError as exc:
+            return (f"your code changed the grader's exchange folder: {name} could not be "
+                    f"created there ({exc.strerror})")
         try:
             if self.uid is not None:
                 os.fchown(fd, self.uid, self.uid)
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
+        except OSError as exc:
+            return (f"the case's inputs could not be written into the worker's folder "
+                    f"({exc.strerror}: did your code fill its disk space?)")
         finally:
             os.close(fd)
+        return ""
 
     def _read_result(self, name: str) -> dict:
         """The arrays of io/`name`: a plain file, not a link or FIFO, of bounded size,
@@ -321,6 +358,9 @@ class WorkerSession:
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode):
                 raise ValueError("the result file is not a regular file")
+            if info.st_nlink != 1 or (self.uid is not None and info.st_uid != self.uid):
+                raise ValueError("the result file is a link to a file the worker did not "
+                                 "write")
             if info.st_size > MAX_RESULT_BYTES:
                 raise ValueError("the result file is too large")
             data = handle.read(MAX_RESULT_BYTES + 1)
@@ -339,7 +379,9 @@ class WorkerSession:
 
     def _reply(self, line: dict, token: str) -> Outcome:
         try:
-            arrays = self._read_result(f"{token}.out.npz")
+            # Opened only when a value names an array: what the worker left there
+            # otherwise is never looked at.
+            arrays = wire.LazyMapping(lambda: self._read_result(f"{token}.out.npz"))
             values = wire.decode(line.get("values", {"$dict": {}}), arrays)
             if not isinstance(values, dict):
                 raise ValueError("values are not a dict")
@@ -373,7 +415,10 @@ class WorkerSession:
             left = deadline - time.monotonic()
             if left <= 0 or not self.selector.select(timeout=left):
                 return "timeout"
-            chunk = os.read(self.resp_r, 65536)
+            try:
+                chunk = os.read(self.resp_r, 65536)
+            except OSError:
+                return "eof"
             if not chunk:
                 return "eof"
             self.buffer += chunk
@@ -389,12 +434,13 @@ class WorkerSession:
     def _death_note(self, line) -> str:
         if line == "timeout":
             return "the worker did not start in time (importing the submission hung?)"
-        code = None
+        code = alive = None
         if self.proc is not None:
             code = self.proc.popen.poll()
             if code is None:
                 time.sleep(0.05)
                 code = self.proc.popen.poll()
+            alive = code is None
             self.proc.kill()
             code = code if code is not None else self.proc.popen.returncode
         tail = ""
@@ -402,8 +448,16 @@ class WorkerSession:
             tail = self.proc.output()[-800:] if self.proc is not None else ""
         except Exception:  # noqa: BLE001
             pass
-        what = "answered with something that is not a result" if line == "garbage" \
-            else f"ended abruptly with exit code {code} (a crash, os._exit(), or a limit hit)"
+        if line == "garbage":
+            what = "answered with something that is not a result"
+        elif alive:
+            what = ("closed or replaced its end of the grader's answer channel (a file "
+                    "descriptor your code did not open) and was ended")
+        elif self.proc is not None and self.proc.memory_limit_hit:
+            what = (f"was ended when your code's processes together reached the memory limit "
+                    f"of {self.limits.memory_mb} MB")
+        else:
+            what = f"ended abruptly with exit code {code} (a crash, os._exit(), or a limit hit)"
         return f"the process running your code {what}" + (
             f"; its last output:\n{tail}" if tail.strip() else "")
 

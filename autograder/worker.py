@@ -182,6 +182,18 @@ def load_arrays(path) -> dict:
         return {k: npz[k] for k in npz.files}
 
 
+def save_arrays(path: str, arrays: dict) -> None:
+    """Write `arrays` to a fresh .npz at `path`: whatever stands there (a link, a FIFO,
+    a file) is removed first, and a link planted meanwhile is not followed."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        np.savez(handle, **arrays)
+
+
 # ----------------------------------------------------------------------------- running
 def student_traceback(exc: BaseException, root: str) -> str:
     """The exception with only the frames from files under `root` (the submission)."""
@@ -290,7 +302,11 @@ class Runner:
         out_arrays: dict = {}
         reply["values"] = encode(values, out_arrays, inline=INLINE_BYTES)
         if out_arrays:
-            np.savez(os.path.join(io_dir, f"{token}.out.npz"), **out_arrays)
+            try:
+                save_arrays(os.path.join(io_dir, f"{token}.out.npz"), out_arrays)
+            except OSError as exc:  # the submission filled or changed this folder
+                reply.update(status="error", values={"$dict": {}},
+                             message=f"the results could not be written: {exc}")
         return reply
 
     def run_step(self, step: dict, env: dict, arrays: dict, token: str):

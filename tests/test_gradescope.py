@@ -21,6 +21,7 @@ import pytest
 from autograder import assignment as asg
 from autograder import build, gradescope, stubgen
 from autograder.grading import CaseResult, FunctionResult, QuestionResult, SubmissionResult
+from autograder.sandbox import reachable
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "fixtures" / "tiny"
@@ -329,7 +330,14 @@ def _world_venv(folder: Path) -> Path:
     venv = folder / "venv"
     subprocess.run([system, "-m", "venv", "--without-pip", venv], check=True)
     site = next(VENV.glob("lib/python3.11/site-packages"))
-    (venv / "lib" / "python3.11" / "site-packages" / "tests.pth").write_text(f"{site}\n")
+    world_site = venv / "lib" / "python3.11" / "site-packages"
+    if not reachable(site, 65534):
+        # This venv is under a folder other users cannot enter (a clone under /root): the
+        # sandbox's uid imports NumPy from a copy; the harness (root) gets the rest below.
+        for name in ("numpy", "numpy.libs"):
+            if (site / name).is_dir():
+                shutil.copytree(site / name, world_site / name, symlinks=True)
+    (world_site / "tests.pth").write_text(f"{site}\n")
     return venv
 
 

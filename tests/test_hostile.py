@@ -233,8 +233,8 @@ answer({"$dict": {"out": {"$arr": "a0"}}})
 
 
 @pytest.mark.parametrize("attack", [
-    pytest.param('os.symlink("/etc/shadow", result_path())\nanswer({"$dict": {}})\n',
-                 id="symlink-to-etc-shadow"),
+    pytest.param('os.symlink("/etc/shadow", result_path())\n'
+                 'answer({"$dict": {"out": {"$arr": "a0"}}})\n', id="symlink-to-etc-shadow"),
     pytest.param('np.savez(result_path(), a0=np.array([{"pickled": 1}], dtype=object))\n'
                  'answer({"$dict": {"out": {"$arr": "a0"}}})\n', id="object-array-pickle"),
     pytest.param('np.savez(result_path(), a0=np.array("0.5"), a1=np.zeros(2, "i4,f8"))\n'
@@ -247,7 +247,8 @@ answer({"$dict": {"out": {"$arr": "a0"}}})
                  id="inline-object-array"),
     pytest.param('answer({"$dict": {"out": {"$raw": ["<f8", [1000, 1000], "AAAAAAAAAAA="]}}})\n',
                  id="inline-array-shorter-than-its-shape"),
-    pytest.param('os.mkdir(result_path())\nanswer({"$dict": {}})\n', id="a-folder"),
+    pytest.param('os.mkdir(result_path())\nanswer({"$dict": {"out": {"$arr": "a0"}}})\n',
+                 id="a-folder"),
 ])
 def test_a_hostile_result_file_is_refused(session_with, tiny, attack):
     big = Limits(cpu_seconds=30, memory_mb=2048, file_size_mb=128, wall_seconds=60.0)
@@ -258,7 +259,7 @@ def test_a_hostile_result_file_is_refused(session_with, tiny, attack):
 
 
 def test_a_result_file_that_is_a_fifo_does_not_block_the_harness(session_with, tiny):
-    session = session_with('os.mkfifo(result_path())\nanswer({"$dict": {}})\n')
+    session = session_with('os.mkfifo(result_path())\nanswer({"$dict": {"out": {"$arr": "a0"}}})\n')
 
     def release():
         """Open the FIFO's other end so that a blocked harness can go on."""

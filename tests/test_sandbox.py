@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import stat
+import subprocess
 import sys
 import tempfile
 import textwrap
@@ -601,3 +602,85 @@ def test_without_proc_the_process_limit_is_left_to_the_system(tmp_path, monkeypa
     monkeypatch.setattr(sandbox_module, "_tool", lambda name: None)
     chain = box._rlimit_args()
     assert chain[:3] == [sandbox_module.this_python(), "-I", "-c"] and chain[-1] == "--"
+
+
+# -- preflight: one line, not a traceback, when the sandbox cannot run Python -----------------
+
+
+@pytest.fixture(scope="module")
+def closed_python(tmp_path_factory):
+    """A real interpreter binary inside a 0700 folder (as pyenv under /root is)."""
+    folder = tmp_path_factory.mktemp("closed-home")
+    folder.chmod(0o700)
+    binary = folder / "python3"
+    shutil.copy(os.path.realpath(SYSTEM_PYTHON), binary)
+    return str(binary)
+
+
+def _without_bwrap(monkeypatch):
+    """This machine as if bubblewrap could not run (Docker's seccomp, Gradescope)."""
+    from dataclasses import replace
+
+    from autograder import sandbox as sb
+
+    caps = replace(sb._capabilities(), bwrap=False)
+    monkeypatch.setattr(sb, "_capabilities", lambda: caps)
+
+
+def _numpy_missing_from_system_python() -> bool:
+    return Path(SYSTEM_PYTHON).exists() and subprocess.run(
+        [SYSTEM_PYTHON, "-I", "-c", "import numpy"], capture_output=True).returncode != 0
+
+
+PREFLIGHT = [
+    # (id, isolation, python: "closed" | "system" | None (this one), expected words or None)
+    ("user-closed-interpreter", "user", "closed", ["cannot reach", "drwx------", "venv"]),
+    ("none-as-root-closed-interpreter", "none", "closed", ["cannot reach", "bubblewrap"]),
+    ("user-without-numpy", "user", "system", ["cannot import NumPy", "No module named"]),
+    ("bwrap-stages-what-it-cannot-reach", "bwrap", "closed", None),
+    ("unknown-mode", "chroot", None, ["isolation must be one of"]),
+]
+
+
+@needs_root
+@pytest.mark.parametrize("isolation, python, expected", [p[1:] for p in PREFLIGHT],
+                         ids=[p[0] for p in PREFLIGHT])
+def test_preflight_names_the_cause_and_the_fix(closed_python, isolation, python, expected):
+    from autograder.sandbox import preflight
+
+    if isolation == "bwrap" and "bwrap" not in MODES:
+        pytest.skip("bubblewrap does not work here")
+    if python == "system" and not _numpy_missing_from_system_python():
+        pytest.skip("the system python here imports NumPy")
+    chosen = {"closed": closed_python, "system": SYSTEM_PYTHON}.get(python)
+    problem = preflight(isolation, chosen)
+    if expected is None:
+        assert problem is None
+    else:
+        assert problem is not None and "\n" not in problem
+        for words in expected:
+            assert words in problem
+
+
+@needs_root
+@pytest.mark.parametrize("argv", [
+    pytest.param(["grade", "{sub}", "-o", "{out}", "--assignment", "{tiny}"], id="grade"),
+    pytest.param(["check", "--path", "{sub}", "--assignment", "{tiny}"], id="check"),
+    pytest.param(["build", "{tiny}", "-o", "{out}"], id="build"),
+])
+def test_commands_stop_at_once_with_one_line(closed_python, monkeypatch, tmp_path, capsys,
+                                             argv):
+    from autograder import cli
+    from autograder import sandbox as sb
+
+    _without_bwrap(monkeypatch)
+    monkeypatch.setattr(sb, "this_python", lambda: closed_python)
+    tiny = REPO / "tests" / "fixtures" / "tiny"
+    sub = tmp_path / "alice"
+    shutil.copytree(tiny / "solutions", sub)
+    names = {"sub": sub, "out": tmp_path / "out", "tiny": tiny}
+    assert cli.main([a.format(**names) for a in argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert f"autograder {argv[0]}: 'user' isolation" in err and "cannot reach" in err
+    assert not (tmp_path / "out").exists()

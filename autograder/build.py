@@ -169,13 +169,18 @@ def _assignment_files(a: asg.Assignment, dst: Path, changes: dict, cases: bool):
     dst.mkdir(parents=True, exist_ok=True)
     text = (a.root / "assignment.toml").read_text()
     checks = a.checks_file if a.checks_file and a.checks_file.exists() else None
+    # Diagnoses (known mistakes as variants) are grader side, like the case generator.
+    diagnoses = a.root / a.raw["diagnoses"] if cases and a.raw.get("diagnoses") else None
     changes = {"solutions": None, "starter": None, "cases": None, "notebooks": None,
-               "checks": "checks.py" if checks else None, **changes}
+               "checks": "checks.py" if checks else None,
+               "diagnoses": "diagnoses.py" if diagnoses else None, **changes}
     (dst / "assignment.toml").write_text(rewrite_toml(text, changes))
     if checks:
         shutil.copyfile(checks, dst / "checks.py")
     if cases:
         shutil.copyfile(a.cases_file, dst / "cases.py")
+    if diagnoses:
+        shutil.copyfile(diagnoses, dst / "diagnoses.py")
 
 
 def _notebooks(a: asg.Assignment, dst: Path) -> tuple[list[str], str | None]:

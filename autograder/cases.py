@@ -34,6 +34,24 @@ def ref(name: str) -> dict:
     return {"$ref": name}
 
 
+def got(name: str) -> dict:
+    """In a check's params: the value the worker returned for the variable `name` (e.g. a
+    model's weights before training, to compare with those after). The variable is
+    returned with the case's other values."""
+    return {"$got": name}
+
+
+def _got_names(params) -> list[str]:
+    """The variables that `got(...)`s inside `params` name."""
+    if isinstance(params, Mapping) and set(params) == {"$got"}:
+        return [params["$got"]]
+    if isinstance(params, Mapping):
+        return [n for v in params.values() for n in _got_names(v)]
+    if isinstance(params, (list, tuple)):
+        return [n for v in params for n in _got_names(v)]
+    return []
+
+
 @dataclass(frozen=True)
 class Step:
     """One call or attribute read in the worker.
@@ -75,6 +93,9 @@ class Check:
       the submission's own forward outputs (see `numeric_gradient_case`).
     - "record": `fn` returns a note about the value (e.g. the device a model trained on);
       it never fails and is shown with the case's result.
+    - "context": compared like "close" but never graded: when the case fails, a mismatch
+      here names `params["function"]` as the one to fix (a backward pass's case checks
+      the output of the submission's own forward pass this way).
     """
 
     value: str
@@ -90,6 +111,8 @@ class Check:
         """The worker variables this check reads."""
         if self.kind == "gradient":
             return [self.value, *self.params["plus"], *self.params["minus"]]
+        if self.kind == "property" and not isinstance(self.params, LazyMapping):
+            return [self.value, *_got_names(self.params)]
         return [self.value]
 
 
@@ -107,6 +130,32 @@ def prop(value: str, fn: str, label: str | None = None, **params) -> Check:
 
 def record(value: str, fn: str, **params) -> Check:
     return Check(value=value, kind="record", fn=fn, params=params)
+
+
+def context(value: str, function: str, rtol: float = 1e-6, atol: float = 1e-8,
+            label: str | None = None) -> Check:
+    """`value` (made by `function`, a step before the graded one) compared with the
+    reference's, only to say which function to fix when the case fails."""
+    return Check(value=value, kind="context", rtol=rtol, atol=atol, dtype="any",
+                 params={"function": function}, label=label)
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """Why a failing case failed, beyond which value differs.
+
+    `fn` names a function of the assignment's diagnoses module (`diagnoses` in its
+    assignment.toml, grader side only). When a case fails, the harness calls
+    ``fn(got, expected, inputs, reveal, **params)`` with the worker's values of
+    `values` (returned with the case's other values, never graded), the reference's
+    (None where it has none), and the case's inputs; it answers None or a message (the
+    first step where the submission's values leave the reference's, a known mistake that
+    explains them). `reveal` is False for hidden cases: no expected value may appear.
+    """
+
+    fn: str
+    values: tuple[str, ...] = ()
+    params: dict = field(default_factory=dict)
 
 
 class LazyInputs(LazyMapping):
@@ -137,6 +186,7 @@ class Case:
     - description: what the case exercises, shown in messages.
     - partial: when True each non-record check earns an equal share of the case, so one
       run can give partial credit (e.g. accuracy thresholds); otherwise all must pass.
+    - diagnosis: what explains a failure (`Diagnosis`), or None.
     """
 
     id: str
@@ -148,19 +198,20 @@ class Case:
     seconds: float | None = None
     description: str = ""
     partial: bool = False
+    diagnosis: Diagnosis | None = None
 
     @property
     def returns(self) -> list[str]:
         names: list[str] = []
-        for check in self.checks:
-            for name in check.variables():
-                if name not in names:
-                    names.append(name)
+        traced = list(self.diagnosis.values) if self.diagnosis else []
+        for name in [n for check in self.checks for n in check.variables()] + traced:
+            if name not in names:
+                names.append(name)
         return names
 
     @property
     def needs_reference(self) -> bool:
-        return any(c.kind in ("close", "exact") for c in self.checks)
+        return any(c.kind in ("close", "exact", "context") for c in self.checks)
 
 
 def step_to_json(step: Step) -> dict:

@@ -22,6 +22,7 @@ import numpy as np
 from autograder.cases import (
     Case,
     Check,
+    Diagnosis,
     LazyInputs,
     Step,
     attr,
@@ -738,24 +739,38 @@ EXTRA = {  # a hidden case each, for the hyper-parameters the other cases leave 
 
 
 def _optim_case(rule, id, steps_count, config, vis, desc, seed, shape=(4, 5),
-                grad_scale=1.0, dtype=np.float64, tol=None, defaults=False) -> Case:
-    """`steps_count` calls with the config threaded through; checks the last weights."""
+                grad_scale=1.0, dtype=np.float64, tol=None, defaults=False,
+                changes=None) -> Case:
+    """`steps_count` calls with the config threaded through; checks the last weights.
+
+    `changes` maps a call's index to config entries set just before it (a learning rate
+    changed by a schedule). After each call the worker copies the config (`state1`, ...):
+    when the last weights are wrong, the diagnosis finds the first call and piece of
+    state that differ, and the known mistake that explains them (diagnoses.py).
+    """
     rng = _rng(seed)
     inputs = {"w0": rng.standard_normal(shape).astype(dtype), "config0": config}
-    steps = []
+    steps, changes = [], changes or {}
     for k in range(steps_count):
         scale = grad_scale * rng.uniform(0.2, 2.0)
         inputs[f"dw{k}"] = (scale * rng.standard_normal(shape)).astype(dtype)
+        for key, value in changes.get(k, {}).items():
+            steps.append(call(f"config{k}.__setitem__", key, value))
         steps.append(call(f"optim.{rule}", ref(f"w{k}"), ref(f"dw{k}"), ref(f"config{k}"),
                           assign=[f"w{k + 1}", f"config{k + 1}"]))
+        steps.append(call("probe.snapshot", ref(f"config{k + 1}"), assign=f"state{k + 1}"))
     last = f"w{steps_count}"
     checks = [close(last, **(tol or {}))]
     if defaults:
         values, state = OPTIM_DEFAULTS[rule]
         checks.append(prop(f"config{steps_count}", "config_defaults", defaults=values,
                            state=state))
+    traced = tuple(n for k in range(1, steps_count + 1) for n in (f"w{k}", f"state{k}"))
+    diagnosis = Diagnosis("optimizer", traced, {
+        "rule": rule, "steps": steps_count, "changes": {str(k): v for k, v in changes.items()},
+        **(tol or {})})
     return Case(id=f"{rule}/{id}", function=f"optim.{rule}", inputs=inputs, steps=steps,
-                checks=checks, visibility=vis, description=desc)
+                checks=checks, visibility=vis, description=desc, diagnosis=diagnosis)
 
 
 def optimizer_cases() -> list[Case]:

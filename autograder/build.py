@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder import assignment as asg
-from autograder import gradescope, public, stubgen
+from autograder import derived, gradescope, public, stubgen
 from autograder.grading import GradeOptions, Oracle, SubmissionResult, grade_package
 
 FRAMEWORK = Path(__file__).resolve().parent
@@ -498,6 +498,16 @@ def secret_findings(a: asg.Assignment, folder: Path) -> list[Finding]:
     ]
 
 
+def derivation_finding(a: asg.Assignment, oracle: Oracle) -> Finding:
+    """No hidden case's input or expected output is a public one cast, sliced or scaled
+    (`autograder.derived`; expected values: those the grading above computed)."""
+    outputs = {cid: outcome.values for cid, outcome in oracle.cache.items()}
+    problems = derived.derivations(a.cases(), outputs)
+    hidden = sum(c.visibility == "hidden" for c in a.cases())
+    return Finding(not problems, f"no hidden case given away: the inputs and expected values "
+                   f"of {hidden} hidden cases are no public case's transformed", problems[:SHOWN])
+
+
 def autograder_findings(folder: Path, a: asg.Assignment) -> list[Finding]:
     """The staged autograder loads the same assignment and cases from its own files."""
     title = f"autograder zip: loads {len(a.cases())} cases and {a.max_score:g} points " \
@@ -538,6 +548,7 @@ def verify(a: asg.Assignment, staging: Path, report: Report, isolation: str,
     return [*starter_findings(a),
             *grading_findings(a, oracle, staging / "student" / a.package, isolation),
             *secret_findings(a, staging / "student"),
+            derivation_finding(a, oracle),
             *autograder_findings(staging / "autograder", a)]
 
 

@@ -262,7 +262,8 @@ def numeric_gradient_case(
     all_inputs = dict(inputs)
     # A forward pass that is wrong (all zeros, say) would make any gradient look right.
     checks = [Check(value="out", kind="close", rtol=1e-6, atol=1e-8,
-                    label="the forward pass used for the numeric gradient")]
+                    label=f"the output of your `{forward.rsplit('.', 1)[-1]}` (the numeric "
+                          "gradient differentiates it)", params={"function": forward})]
     for wrt, grad in grads.items():
         x = np.asarray(inputs[wrt])
         count = min(max_points, x.size)

@@ -137,8 +137,8 @@ def _assigned(step) -> list[str]:
 
 def _first_blame(function: str, other: str) -> str:
     """The sentence naming `other` (run first by a case of `function`) as the one to fix."""
-    return (f"`{_short(other)}`, which this case of `{_short(function)}` runs first, "
-            f"is what to fix here (a wrong `{_short(other)}` also costs the cases of "
+    return (f"`{_short(other)}`, which this case of `{_short(function)}` runs first, is "
+            f"what to fix first (a wrong `{_short(other)}` also costs the cases of "
             f"`{_short(function)}` that run it)")
 
 

@@ -111,6 +111,8 @@ class Check:
         """The worker variables this check reads."""
         if self.kind == "gradient":
             return [self.value, *self.params["plus"], *self.params["minus"]]
+        if self.kind == "property" and isinstance(self.params, LazyInputs):
+            return [self.value, *self.params.returned]
         if self.kind == "property" and not isinstance(self.params, LazyMapping):
             return [self.value, *_got_names(self.params)]
         return [self.value]
@@ -163,8 +165,13 @@ class LazyInputs(LazyMapping):
     harness must train first, held-out labels from a data set slow to load).
 
     Only the cases that are actually run or judged pay for them: selecting questions or
-    loading the assignment does not.
+    loading the assignment does not. `returned` names the worker variables that `got(...)`s
+    among the parameters read (known without computing them).
     """
+
+    def __init__(self, load, returned: tuple[str, ...] = ()):
+        super().__init__(load)
+        self.returned = tuple(returned)
 
     def __reduce__(self):  # pickled (e.g. to a harness process) as the plain dict
         return (dict, (self._get(),))

@@ -445,6 +445,46 @@ def accuracy_at_least(got, labels, threshold):
     return message
 
 
+def _linear_weights(state) -> list:
+    """The 2-D floating arrays (Linear weights) of a state dict of arrays, in order."""
+    if not isinstance(state, dict):
+        return []
+    return [v for v in state.values()
+            if isinstance(v, np.ndarray) and v.ndim == 2 and v.dtype.kind == "f"]
+
+
+def model_accuracy_at_least(got, labels, threshold, fresh, before=None, after=None):
+    """accuracy_at_least, for predictions made with the trained model's weights.
+
+    `fresh` are the predictions for the same inputs after the model's weights were
+    replaced by a fresh model's: a predict that uses the model changes most of them (a
+    lookup or a nearest-neighbour search changes none). With `before` and `after` (the
+    model's state before and after train), training must have changed its weights.
+    """
+    labels = np.asarray(labels)
+    arr, why = _labels(got, len(labels))
+    why = why or accuracy_at_least(arr, labels, threshold)
+    if why:
+        return why
+    if before is not None or after is not None:
+        old, new = _linear_weights(before), _linear_weights(after)
+        if not new:
+            return "the trained model has no Linear weights to check"
+        if len(old) == len(new) and all(a.shape == b.shape and np.array_equal(a, b)
+                                        for a, b in zip(old, new, strict=True)):
+            return ("train left every weight of the model as it was: it must update the "
+                    "model it is given (no accuracy points for an untrained model)")
+    if isinstance(fresh, np.ndarray) and fresh.shape == arr.shape:
+        same = float(np.mean(fresh == arr))
+        if same >= 0.9:
+            return (f"{same:.0%} of the predictions stay the same when the model's weights "
+                    "are replaced by a fresh model's: predict must compute them with the "
+                    "model (no accuracy points for predictions that ignore it)")
+    elif fresh is not None:
+        return f"predictions with fresh weights: {_crossing(fresh)}"
+    return None
+
+
 def same_predictions(got, hint):
     """Rows of a stacked (k, N) array of predictions are all equal; `hint` says why not."""
     if not isinstance(got, np.ndarray) or got.ndim != 2 or got.shape[0] < 2:

@@ -270,6 +270,10 @@ the public cases (`assignment/public_cases.json`) on your code and says, for eac
 case, which function, which case and what is wrong. Hidden cases, graded after you
 submit, test the same functions on other inputs and edge cases.
 
+A backward pass is graded on your own forward pass: each backward case first calls your
+forward function for the cache. A wrong forward pass therefore also costs its backward
+pass's cases; the message then names the forward function as the one to fix first.
+
 ## Questions
 
 | question | id | points |

@@ -431,6 +431,9 @@ def batchnorm_cases() -> list[Case]:
         _bn_forward("tall-9x2", _bn_inputs(403, 9, 2), {"mode": "train", "momentum": 0.5,
                                                         "eps": 1e-3}, "hidden",
                     "x (9, 2), momentum 0.5, eps 1e-3 from bn_param; biased variance"),
+        _bn_forward("float32-running-created", _bn_inputs(405, 6, 3, dtype=np.float32),
+                    {"mode": "train"}, "hidden", "float32 input and no running averages yet: "
+                    "they are created as float32 zeros and ones, and stay float32", tol=F32),
         _bn_train_then_test("running-averages", 410, {"mode": "train"}, "hidden",
                             "three train steps (default momentum 0.9), then test mode "
                             "with the running averages"),
@@ -1024,6 +1027,9 @@ def preprocessing_cases() -> list[Case]:
         fit_std("images", imgs_h, "hidden", "(12, 3, 4, 5): one statistic per pixel and channel"),
         fit_std("float32", table_h.astype(np.float32), "hidden",
                 "float32 data: mean and std stay float32", F32),
+        _prep("fit_standardize", "custom-eps", {"X": table_h * [1, 0.01, 1, 0.2, 1, 1]}, ["X"],
+              {"eps": 0.5}, ["mean", "std"], "hidden",
+              "eps = 0.5: every feature whose std is below eps gets std 1"),
         apply("apply_standardize", "table", {"X": table_test, "mean": mu, "std": sd},
               "public", "test rows with the TRAINING mean and std"),
         apply("apply_standardize", "images",

@@ -123,13 +123,17 @@ def dropout_train(got, x, p):
     if not np.allclose(out[kept], x[kept] / p, rtol=1e-4, atol=0):
         if np.allclose(out[kept], x[kept], rtol=1e-4, atol=0):
             return "the kept units are not scaled by 1 / p (inverted dropout)"
+        if p < 1 and np.allclose(out[kept], x[kept] / (1 - p), rtol=1e-4, atol=0):
+            return (f"the kept units are scaled by 1 / (1 - p) and {float(kept.mean()):.1%} "
+                    f"were kept for p = {p}: that is p taken as the probability of DROPPING "
+                    "a unit; p is the probability of KEEPING a unit (mask = (u < p) / p)")
         return "the output is not x times a mask of zeros and 1 / p"
     fraction = float(kept.mean())
     if abs(fraction - p) <= _tolerance(p, kept.size):
         return None
     if abs(fraction - (1 - p)) <= _tolerance(p, kept.size):
-        return (f"{fraction:.1%} of the units were kept for p = {p}: p is the probability "
-                "of KEEPING a unit")
+        return (f"{fraction:.1%} of the units were kept for p = {p}: that is p taken as the "
+                "probability of DROPPING a unit; p is the probability of KEEPING a unit")
     return f"{fraction:.1%} of the units were kept; with p = {p} about {p:.0%} should be"
 
 

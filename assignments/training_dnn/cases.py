@@ -1318,7 +1318,7 @@ def _params(seed, shapes=None, dtype=np.float64) -> dict:
 def _curve_case(name, id, names, t, vis, desc, shapes=None, dtype=np.float64, seed=0):
     """Case `name`/`id`: the point at t, key by key against the reference; inputs unchanged."""
     shapes = shapes or MLP_SHAPES
-    inputs = {n: _params(seed + k, shapes, dtype) for k, n in enumerate(names)}
+    inputs = {n: _params(10 * seed + k, shapes, dtype) for k, n in enumerate(names)}
     steps = [call(f"mode_connectivity.{name}", *[ref(n) for n in names], t, assign="point")]
     steps += [call("point.get", key, assign=f"point_{key}") for key in shapes]
     tol = F32 if dtype == np.float32 else {}

@@ -434,7 +434,7 @@ def int_labels(got, n, num_classes):
     return None
 
 
-def accuracy_at_least(got, labels, threshold):
+def _accuracy_at_least(got, labels, threshold):
     """Integer predictions of shape labels.shape agree with `labels` on >= `threshold`."""
     labels = np.asarray(labels)
     arr, why = _labels(got, len(labels))
@@ -458,7 +458,7 @@ def _linear_weights(state) -> list:
 
 
 def model_accuracy_at_least(got, labels, threshold, fresh, before=None, after=None):
-    """accuracy_at_least, for predictions made with the trained model's weights.
+    """_accuracy_at_least, for predictions made with the trained model's weights.
 
     `fresh` are the predictions for the same inputs after the model's weights were
     replaced by a fresh model's: a predict that uses the model changes most of them (a
@@ -467,7 +467,7 @@ def model_accuracy_at_least(got, labels, threshold, fresh, before=None, after=No
     """
     labels = np.asarray(labels)
     arr, why = _labels(got, len(labels))
-    why = why or accuracy_at_least(arr, labels, threshold)
+    why = why or _accuracy_at_least(arr, labels, threshold)
     if why:
         return why
     if before is not None or after is not None:

@@ -75,8 +75,8 @@ def _momentum(form: str, rule: str):
         elif form == "dampened":
             v = rho * old + (1 - rho) * dw
             w = w - lr * v
-        elif form == "not-stored":
-            v = rho * np.zeros_like(w) + dw
+        elif form == "not-stored":   # read from config, never written back
+            v = rho * old + dw
             w = w - lr * v
             return w, c
         elif form == "nesterov-as-momentum":

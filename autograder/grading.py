@@ -257,7 +257,10 @@ def judge(case: Case, outcome: Outcome, expected: Outcome | None, checks_module,
             f"{who} wrote into one of its input arrays (inputs are read-only here); compute "
             f"new arrays instead{blame}:\n" + outcome.message])
     if outcome.status != "ok":
-        return result(0.0, outcome.status, [outcome_message(case, outcome)])
+        # A backward pass that raised on its forward's cache: is the forward wrong too?
+        first = [] if culprit(case, outcome) else \
+            _context_failures(case, outcome, expected, checks_module)
+        return result(0.0, outcome.status, [*first, outcome_message(case, outcome)])
     if outcome.modified:
         return result(0.0, "failed", [_modified_message(case, outcome.modified)])
     notes, failures, graded = [], [], 0
@@ -298,7 +301,7 @@ def _context_failures(case: Case, outcome: Outcome, expected: Outcome | None,
     """For a failing case: the context checks that fail too, each naming its function."""
     messages = []
     for check in case.checks:
-        if check.kind != "context" or expected is None:
+        if check.kind != "context" or expected is None or check.value not in outcome.values:
             continue
         message = judge_check(check, outcome.values, expected, case, checks_module)
         if message:
@@ -398,7 +401,8 @@ def run_cases(cases: list[Case], session: WorkerSession, oracle: Oracle, checks_
             upcoming = sent[0]
             sent.clear()
         _note_hang(case, outcome, hung)
-        expected = oracle.expected(case) if outcome.status == "ok" else None
+        explain = outcome.status == "error" and any(c.kind == "context" for c in case.checks)
+        expected = oracle.expected(case) if outcome.status == "ok" or explain else None
         results.append(judge(case, outcome, expected, checks_module, diagnoses_module))
     return results
 

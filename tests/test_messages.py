@@ -206,3 +206,14 @@ def test_hidden_inputs_transformed_from_public_ones_are_found(hidden, flagged):
     outputs = derivations([_arrays_case("pub", "public", x=_X),
                            _arrays_case("hid", "hidden", y=np.ones(3))], {"hid": {"out": hidden}})
     assert bool(outputs) == flagged and (not flagged or "expected `out`" in outputs[0])
+
+
+def test_a_backward_that_raises_on_a_wrong_forward_names_the_forward():
+    expected = _values([0, 0, 2, 2], [0, 0, 0.5, 1.5])
+    raised = Outcome("error", "ValueError: too many values to unpack", step=1,
+                     values={"out": np.array([0, 0, 9, 9.0])})
+    result = judge(_backward_case(), raised, expected, None)
+    assert "`relu_forward`, which this case of `relu_backward` runs first" in result.message
+    assert "`relu_backward` raised an exception" in result.message
+    fine = Outcome("error", "ValueError: boom", step=1, values={"out": np.array([0, 0, 0.5, 1.5])})
+    assert "what to fix" not in judge(_backward_case(), fine, expected, None).message

@@ -132,6 +132,8 @@ BLAMED = [
      "activations.leaky_relu_backward", "`leaky_relu_forward`, which this case of"),
     ("activations.tanh_forward", "writes tanh into x in place", "activations.tanh_backward",
      "`tanh_forward` wrote into one of its input arrays"),
+    ("activations.maxout_forward", "biases swapped between the pieces",
+     "activations.maxout_backward", "`maxout_forward`, which this case of"),
     ("normalization.batchnorm_forward", "eps outside the square root",
      "normalization.batchnorm_backward", "`batchnorm_forward`, which this case of"),
     ("regularization.dropout_forward", "p taken as the drop probability",

@@ -431,6 +431,9 @@ def batchnorm_cases() -> list[Case]:
         _bn_forward("tall-9x2", _bn_inputs(403, 9, 2), {"mode": "train", "momentum": 0.5,
                                                         "eps": 1e-3}, "hidden",
                     "x (9, 2), momentum 0.5, eps 1e-3 from bn_param; biased variance"),
+        _bn_forward("test-mode-no-running", _bn_inputs(406, 4, 5), {"mode": "test"}, "hidden",
+                    "test mode before any train step: the running averages start as zeros "
+                    "and ones", running=False),
         _bn_forward("float32-running-created", _bn_inputs(405, 6, 3, dtype=np.float32),
                     {"mode": "train"}, "hidden", "float32 input and no running averages yet: "
                     "they are created as float32 zeros and ones, and stay float32", tol=F32),

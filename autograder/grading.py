@@ -147,9 +147,10 @@ def outcome_message(case: Case, outcome: Outcome) -> str:
     name = f"`{_short(case.function)}`"
     first = culprit(case, outcome)
     if first and outcome.status == "error" and not outcome.at.startswith("importing "):
-        return (f"{name} cannot be checked: `{_short(first)}`, which this case calls first, "
-                f"raised an exception; {_first_blame(case.function, first)}:\n"
-                f"{outcome.message}")
+        other = f"`{_short(first)}`"
+        return (f"{name} cannot be checked: {other}, which this case calls first, raised an "
+                f"exception; {other} is what to fix first (a wrong {other} also costs the "
+                f"cases of {name} that run it):\n{outcome.message}")
     if outcome.status == "not-implemented":
         raised, _, hint = outcome.message.partition(": ")
         hint = f" ({hint})" if hint else ""
@@ -252,7 +253,7 @@ def judge(case: Case, outcome: Outcome, expected: Outcome | None, checks_module,
                                       or "output array is read-only" in outcome.message):
         first = culprit(case, outcome)
         who = f"`{_short(first or case.function)}`"
-        blame = f" ({_first_blame(case.function, first)})" if first else ""
+        blame = f". {_first_blame(case.function, first)}" if first else ""
         return result(0.0, "failed", [
             f"{who} wrote into one of its input arrays (inputs are read-only here); compute "
             f"new arrays instead{blame}:\n" + outcome.message])

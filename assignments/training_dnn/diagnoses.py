@@ -278,7 +278,7 @@ def _trace(values: dict | None, steps: int, state: list[str]) -> list[dict] | No
 def _mistake_text(mistakes: list[Mistake]) -> str:
     names = " and ".join(m.name for m in mistakes)
     fixes = "; ".join(m.fix for m in mistakes)
-    return f"this is exactly what the known mistake {names} gives: {fixes}"
+    return f"your numbers are exactly those of a known mistake, {names}. The fix: {fixes}"
 
 
 PIECES = {"w": "your weights `next_w`", "velocity": "`config['velocity']`",
@@ -357,5 +357,6 @@ def dropout(got, expected, inputs, reveal, p, seed, x="x", out="out", forward_fi
         if candidate.shape == value.shape and agree(value, candidate, 1e-4, 1e-8):
             head = "The output of your `dropout_forward` (this case runs it first)" \
                 if forward_first else "Your `out`"
-            return f"{head} is exactly what {what} gives: {DROPOUT_FIX}"
+            return (f"{head} is exactly that of a known mistake, {what}. The fix: "
+                    f"{DROPOUT_FIX}")
     return None

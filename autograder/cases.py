@@ -23,7 +23,7 @@ exist only where the reference solution is, and their messages never show expect
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from autograder.worker import LazyMapping
@@ -291,6 +291,39 @@ def numeric_gradient_case(
         ))
     return Case(id=id, function=function, inputs=all_inputs, steps=steps, checks=checks,
                 visibility=visibility, description=description)
+
+
+def with_consistency(case: Case, forward: str, forward_args: list, wrt: str = "x",
+                     grad: str = "dx", dout: str = "dout", out_index: int | None = 0,
+                     h: float = 1e-6, max_points: int = 2, seed: int = 0,
+                     rtol: float = 1e-5, band: tuple[float, float] = (0.05, 50.0)) -> Case:
+    """`case` (a backward case run on the submission's own forward pass) plus a context
+    check: does its `grad` match central differences of that forward at a few elements
+    of `wrt` (those with band[0] <= |x| <= band[1], away from kinks)? Never graded: when
+    the case fails with a wrong forward output, it lets the message say the backward is
+    right for that forward, so the forward is what to fix. float64 inputs only."""
+    import numpy as np
+
+    x = np.asarray(case.inputs[wrt])
+    eligible = np.flatnonzero((np.abs(x) >= band[0]) & (np.abs(x) <= band[1]))
+    if x.dtype != np.float64 or not eligible.size:
+        return case
+    rng = np.random.default_rng(seed)
+    count = min(max_points, eligible.size)
+    indices = sorted(int(i) for i in rng.choice(eligible, size=count, replace=False))
+    inputs, steps, plus, minus = dict(case.inputs), list(case.steps), [], []
+    for i in indices:
+        for sign, names in ((1, plus), (-1, minus)):
+            moved = x.copy()
+            moved.flat[i] += sign * h
+            tag = f"{wrt}_{'p' if sign > 0 else 'm'}{i}_consistency"
+            inputs[tag] = moved
+            steps.append(_forward_step(forward, forward_args, {wrt: tag}, tag, out_index))
+            names.append(f"out_{tag}")
+    check = Check(value=grad, kind="gradient", rtol=rtol, params={
+        "wrt": wrt, "dout": dout, "h": h, "indices": indices, "plus": plus, "minus": minus,
+        "context": True, "function": forward})
+    return replace(case, inputs=inputs, steps=steps, checks=[*case.checks, check])
 
 
 def _swap_refs(value, swap: dict):

@@ -269,7 +269,7 @@ def judge(case: Case, outcome: Outcome, expected: Outcome | None, checks_module,
         if check.kind == "record":
             notes.append(_record(check, outcome.values, checks_module))
             continue
-        if check.kind == "context":
+        if is_context(check):
             continue
         graded += 1
         message = judge_check(check, outcome.values, expected, case, checks_module)
@@ -294,12 +294,20 @@ def _blame_suffix(case: Case, check) -> str:
     other = check.params.get("function") if isinstance(check.params, dict) else None
     if not other or other == case.function:
         return ""
-    return f" ({_first_blame(case.function, other)})"
+    return f"; {_first_blame(case.function, other)}"
+
+
+def is_context(check) -> bool:
+    """A check that only explains a failure (never graded)."""
+    return check.kind == "context" or (check.kind == "gradient" and isinstance(
+        check.params, dict) and bool(check.params.get("context")))
 
 
 def _context_failures(case: Case, outcome: Outcome, expected: Outcome | None,
                       checks_module) -> list[str]:
-    """For a failing case: the context checks that fail too, each naming its function."""
+    """For a failing case: the context checks of other functions' values that fail too,
+    each naming its function; and, where the graded function's values match central
+    differences of that (wrong) function, that it looks right for it."""
     messages = []
     for check in case.checks:
         if check.kind != "context" or expected is None or check.value not in outcome.values:
@@ -308,8 +316,20 @@ def _context_failures(case: Case, outcome: Outcome, expected: Outcome | None,
         if message:
             other = check.params["function"]
             label = check.label or f"`{check.value}` of `{_short(other)}`"
-            messages.append(f"{label}: {message}; {_first_blame(case.function, other)}")
+            messages.append(f"{label}: {message}; {_first_blame(case.function, other)}"
+                            + _consistent(case, outcome, other, checks_module))
     return messages
+
+
+def _consistent(case: Case, outcome: Outcome, other: str, checks_module) -> str:
+    """", and `f` matches ..." when the case's gradient-context checks for `other` pass."""
+    checks = [c for c in case.checks if c.kind == "gradient" and is_context(c)
+              and c.params.get("function") == other]
+    if not checks or any(judge_check(c, outcome.values, None, case, checks_module)
+                         for c in checks):
+        return ""
+    return (f"; your `{_short(case.function)}` matches central differences of your own "
+            f"`{_short(other)}` here, so it looks right for the forward pass it was given")
 
 
 def _modified_message(case: Case, modified: list[str]) -> str:

@@ -217,3 +217,32 @@ def test_a_backward_that_raises_on_a_wrong_forward_names_the_forward():
     assert "`relu_backward` raised an exception" in result.message
     fine = Outcome("error", "ValueError: boom", step=1, values={"out": np.array([0, 0, 0.5, 1.5])})
     assert "what to fix" not in judge(_backward_case(), fine, expected, None).message
+
+
+def test_a_backward_right_for_its_wrong_forward_says_so():
+    """The consistency context (central differences of the submission's own forward)."""
+    from autograder.cases import with_consistency
+
+    x = np.array([-1.5, -0.5, 0.5, 1.5])
+    case = with_consistency(_backward_case(), "activations.relu_forward", [ref_x()])
+    gradient = next(c for c in case.checks if c.kind == "gradient")
+    assert gradient.params["context"] and len(gradient.params["indices"]) == 2
+    # The submission's forward doubles x; its backward is right for that forward (2 dout).
+    values = {"dx": 2 * np.ones(4) * (x > 0), "out": 2 * np.maximum(x, 0)}
+    for name, i in zip(gradient.params["plus"], gradient.params["indices"], strict=True):
+        values[name] = 2 * np.maximum(x + 1e-6 * (np.arange(4) == i), 0)
+    for name, i in zip(gradient.params["minus"], gradient.params["indices"], strict=True):
+        values[name] = 2 * np.maximum(x - 1e-6 * (np.arange(4) == i), 0)
+    expected = _values([0, 0, 1, 1], [0, 0, 0.5, 1.5])
+    result = judge(case, Outcome("ok", values=values), expected, None)
+    assert not result.passed and "looks right for the forward pass it was given" in result.message
+    values["dx"] = np.ones(4)  # not what the doubled forward gives
+    result = judge(case, Outcome("ok", values=values), expected, None)
+    assert "`relu_forward`, which this case of" in result.message
+    assert "looks right" not in result.message
+
+
+def ref_x():
+    from autograder.cases import ref
+
+    return ref("x")

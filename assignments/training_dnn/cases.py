@@ -34,6 +34,7 @@ from autograder.cases import (
     prop,
     record,
     ref,
+    with_consistency,
 )
 
 F32 = {"rtol": 1e-4, "atol": 1e-6}
@@ -90,14 +91,15 @@ def _forward(name, id, x, visibility, description, alpha=None, tol=None):
 def _backward(name, id, x, dout, visibility, description, alpha=None, tol=None):
     """Case `name`_backward/`id`: dx after the forward pass, against the reference."""
     extra = _extra(alpha)
-    return Case(
+    return with_consistency(Case(
         id=f"{name}_backward/{id}", function=f"activations.{name}_backward",
         inputs={"x": x, "dout": dout},
         steps=[call(f"activations.{name}_forward", ref("x"), *extra, assign=["out", "cache"]),
                call(f"activations.{name}_backward", ref("dout"), ref("cache"), assign="dx")],
         checks=[close("dx", **(tol or {})),
                 context("out", f"activations.{name}_forward", **(tol or {}))],
-        visibility=visibility, description=description)
+        visibility=visibility, description=description),
+        f"activations.{name}_forward", [ref("x"), *extra])
 
 
 def _numeric(name, x, dout):
@@ -181,7 +183,8 @@ def prelu_cases() -> list[Case]:
                     checks=[close("out", **(tol or {}))], visibility=vis, description=desc)
 
     def bwd(id, x, a, d, vis, desc, tol=None):
-        return Case(id=f"prelu_backward/{id}", function="activations.prelu_backward",
+        return with_consistency(Case(
+                    id=f"prelu_backward/{id}", function="activations.prelu_backward",
                     inputs={"x": x, "alpha": a, "dout": d},
                     steps=[call("activations.prelu_forward", ref("x"), ref("alpha"),
                                 assign=["out", "cache"]),
@@ -189,7 +192,8 @@ def prelu_cases() -> list[Case]:
                                 assign=["dx", "dalpha"])],
                     checks=[close("dx", **(tol or {})), close("dalpha", **(tol or {})),
                             context("out", "activations.prelu_forward", **(tol or {}))],
-                    visibility=vis, description=desc)
+                    visibility=vis, description=desc),
+            "activations.prelu_forward", [ref("x"), ref("alpha")])
 
     smooth = rng.uniform(0.1, 2, (6, 4)) * rng.choice([-1, 1], (6, 4))
     return [
@@ -241,7 +245,8 @@ def maxout_cases() -> list[Case]:
                     checks=[close("out", **(tol or {}))], visibility=vis, description=desc)
 
     def bwd(id, inputs, vis, desc, tol=None):
-        return Case(id=f"maxout_backward/{id}", function="activations.maxout_backward",
+        return with_consistency(Case(
+                    id=f"maxout_backward/{id}", function="activations.maxout_backward",
                     inputs=inputs,
                     steps=[call("activations.maxout_forward", *MAXOUT_ARGS,
                                 assign=["out", "cache"]),
@@ -249,7 +254,8 @@ def maxout_cases() -> list[Case]:
                                 assign=MAXOUT_GRADS)],
                     checks=[*[close(g, **(tol or {})) for g in MAXOUT_GRADS],
                             context("out", "activations.maxout_forward", **(tol or {}))],
-                    visibility=vis, description=desc)
+                    visibility=vis, description=desc),
+            "activations.maxout_forward", MAXOUT_ARGS)
 
     plain, ties = _maxout_inputs(300), _maxout_inputs(301, n=6, d=2, m=5, ties=True)
     f32 = _maxout_inputs(302, n=3, d=5, m=2, dtype=np.float32)
@@ -385,10 +391,12 @@ def _norm_backward(kind, fn, id, inputs, param, vis, desc, tol=None):
     steps = [call(forward, *BN_ARGS, param, assign=["out", "cache"]),
              call(f"normalization.{fn}", ref("dout"), ref("cache"),
                   assign=["dx", "dgamma", "dbeta"])]
-    return Case(id=f"{fn}/{id}", function=f"normalization.{fn}", inputs=inputs, steps=steps,
-                checks=[*[close(g, **(tol or {})) for g in ("dx", "dgamma", "dbeta")],
-                        context("out", forward, **(tol or {}))],
-                visibility=vis, description=desc)
+    return with_consistency(
+        Case(id=f"{fn}/{id}", function=f"normalization.{fn}", inputs=inputs, steps=steps,
+             checks=[*[close(g, **(tol or {})) for g in ("dx", "dgamma", "dbeta")],
+                     context("out", forward, **(tol or {}))],
+             visibility=vis, description=desc),
+        forward, [*BN_ARGS, param])
 
 
 def _norm_numeric(kind, fn, inputs, param, seed) -> Case:
@@ -505,7 +513,7 @@ def _dropout_forward(id, x, param, checks, vis, desc):
 def _dropout_backward(id, x, dout, param, vis, desc, tol=None):
     """dx after the submission's own forward pass; its `out` is compared too, to name
     dropout_forward when that is what is wrong."""
-    return Case(id=f"dropout_backward/{id}", function="regularization.dropout_backward",
+    case = Case(id=f"dropout_backward/{id}", function="regularization.dropout_backward",
                 inputs={"x": x, "dout": dout, "dropout_param": param},
                 steps=[call("regularization.dropout_forward", ref("x"), ref("dropout_param"),
                             assign=["out", "cache"]),
@@ -515,6 +523,8 @@ def _dropout_backward(id, x, dout, param, vis, desc, tol=None):
                         context("out", "regularization.dropout_forward", **(tol or {}))],
                 visibility=vis, description=desc,
                 diagnosis=_dropout_diagnosis(param, forward_first=True))
+    return with_consistency(case, "regularization.dropout_forward",
+                            [ref("x"), ref("dropout_param")])
 
 
 def dropout_cases() -> list[Case]:

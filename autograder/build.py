@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder import assignment as asg
-from autograder import gradescope, public, stubgen
+from autograder import derived, gradescope, public, stubgen
 from autograder.grading import GradeOptions, Oracle, SubmissionResult, grade_package
 
 FRAMEWORK = Path(__file__).resolve().parent
@@ -169,13 +169,18 @@ def _assignment_files(a: asg.Assignment, dst: Path, changes: dict, cases: bool):
     dst.mkdir(parents=True, exist_ok=True)
     text = (a.root / "assignment.toml").read_text()
     checks = a.checks_file if a.checks_file and a.checks_file.exists() else None
+    # Diagnoses (known mistakes as variants) are grader side, like the case generator.
+    diagnoses = a.root / a.raw["diagnoses"] if cases and a.raw.get("diagnoses") else None
     changes = {"solutions": None, "starter": None, "cases": None, "notebooks": None,
-               "checks": "checks.py" if checks else None, **changes}
+               "checks": "checks.py" if checks else None,
+               "diagnoses": "diagnoses.py" if diagnoses else None, **changes}
     (dst / "assignment.toml").write_text(rewrite_toml(text, changes))
     if checks:
         shutil.copyfile(checks, dst / "checks.py")
     if cases:
         shutil.copyfile(a.cases_file, dst / "cases.py")
+    if diagnoses:
+        shutil.copyfile(diagnoses, dst / "diagnoses.py")
 
 
 def _notebooks(a: asg.Assignment, dst: Path) -> tuple[list[str], str | None]:
@@ -264,6 +269,10 @@ or in a notebook cell: `from autograder import check; check("{first}")`. The che
 the public cases (`assignment/public_cases.json`) on your code and says, for each failing
 case, which function, which case and what is wrong. Hidden cases, graded after you
 submit, test the same functions on other inputs and edge cases.
+
+A backward pass is graded on your own forward pass: each backward case first calls your
+forward function for the cache. A wrong forward pass therefore also costs its backward
+pass's cases; the message then names the forward function as the one to fix first.
 
 ## Questions
 
@@ -493,6 +502,16 @@ def secret_findings(a: asg.Assignment, folder: Path) -> list[Finding]:
     ]
 
 
+def derivation_finding(a: asg.Assignment, oracle: Oracle) -> Finding:
+    """No hidden case's input or expected output is a public one cast, sliced or scaled
+    (`autograder.derived`; expected values: those the grading above computed)."""
+    outputs = {cid: outcome.values for cid, outcome in oracle.cache.items()}
+    problems = derived.derivations(a.cases(), outputs)
+    hidden = sum(c.visibility == "hidden" for c in a.cases())
+    return Finding(not problems, f"no hidden case given away: the inputs and expected values "
+                   f"of {hidden} hidden cases are no public case's transformed", problems[:SHOWN])
+
+
 def autograder_findings(folder: Path, a: asg.Assignment) -> list[Finding]:
     """The staged autograder loads the same assignment and cases from its own files."""
     title = f"autograder zip: loads {len(a.cases())} cases and {a.max_score:g} points " \
@@ -533,6 +552,7 @@ def verify(a: asg.Assignment, staging: Path, report: Report, isolation: str,
     return [*starter_findings(a),
             *grading_findings(a, oracle, staging / "student" / a.package, isolation),
             *secret_findings(a, staging / "student"),
+            derivation_finding(a, oracle),
             *autograder_findings(staging / "autograder", a)]
 
 

@@ -23,7 +23,7 @@ exist only where the reference solution is, and their messages never show expect
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from autograder.worker import LazyMapping
@@ -32,6 +32,24 @@ from autograder.worker import LazyMapping
 def ref(name: str) -> dict:
     """A reference to the variable `name` (an input or an earlier step's result)."""
     return {"$ref": name}
+
+
+def got(name: str) -> dict:
+    """In a check's params: the value the worker returned for the variable `name` (e.g. a
+    model's weights before training, to compare with those after). The variable is
+    returned with the case's other values."""
+    return {"$got": name}
+
+
+def _got_names(params) -> list[str]:
+    """The variables that `got(...)`s inside `params` name."""
+    if isinstance(params, Mapping) and set(params) == {"$got"}:
+        return [params["$got"]]
+    if isinstance(params, Mapping):
+        return [n for v in params.values() for n in _got_names(v)]
+    if isinstance(params, (list, tuple)):
+        return [n for v in params for n in _got_names(v)]
+    return []
 
 
 @dataclass(frozen=True)
@@ -75,6 +93,9 @@ class Check:
       the submission's own forward outputs (see `numeric_gradient_case`).
     - "record": `fn` returns a note about the value (e.g. the device a model trained on);
       it never fails and is shown with the case's result.
+    - "context": compared like "close" but never graded: when the case fails, a mismatch
+      here names `params["function"]` as the one to fix (a backward pass's case checks
+      the output of the submission's own forward pass this way).
     """
 
     value: str
@@ -90,6 +111,10 @@ class Check:
         """The worker variables this check reads."""
         if self.kind == "gradient":
             return [self.value, *self.params["plus"], *self.params["minus"]]
+        if self.kind == "property" and isinstance(self.params, LazyInputs):
+            return [self.value, *self.params.returned]
+        if self.kind == "property" and not isinstance(self.params, LazyMapping):
+            return [self.value, *_got_names(self.params)]
         return [self.value]
 
 
@@ -109,13 +134,44 @@ def record(value: str, fn: str, **params) -> Check:
     return Check(value=value, kind="record", fn=fn, params=params)
 
 
+def context(value: str, function: str, rtol: float = 1e-6, atol: float = 1e-8,
+            label: str | None = None) -> Check:
+    """`value` (made by `function`, a step before the graded one) compared with the
+    reference's, only to say which function to fix when the case fails."""
+    return Check(value=value, kind="context", rtol=rtol, atol=atol, dtype="any",
+                 params={"function": function}, label=label)
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """Why a failing case failed, beyond which value differs.
+
+    `fn` names a function of the assignment's diagnoses module (`diagnoses` in its
+    assignment.toml, grader side only). When a case fails, the harness calls
+    ``fn(got, expected, inputs, reveal, **params)`` with the worker's values of
+    `values` (returned with the case's other values, never graded), the reference's
+    (None where it has none), and the case's inputs; it answers None or a message (the
+    first step where the submission's values leave the reference's, a known mistake that
+    explains them). `reveal` is False for hidden cases: no expected value may appear.
+    """
+
+    fn: str
+    values: tuple[str, ...] = ()
+    params: dict = field(default_factory=dict)
+
+
 class LazyInputs(LazyMapping):
     """Case inputs, or a check's parameters, computed on first use (e.g. networks the
     harness must train first, held-out labels from a data set slow to load).
 
     Only the cases that are actually run or judged pay for them: selecting questions or
-    loading the assignment does not.
+    loading the assignment does not. `returned` names the worker variables that `got(...)`s
+    among the parameters read (known without computing them).
     """
+
+    def __init__(self, load, returned: tuple[str, ...] = ()):
+        super().__init__(load)
+        self.returned = tuple(returned)
 
     def __reduce__(self):  # pickled (e.g. to a harness process) as the plain dict
         return (dict, (self._get(),))
@@ -137,6 +193,7 @@ class Case:
     - description: what the case exercises, shown in messages.
     - partial: when True each non-record check earns an equal share of the case, so one
       run can give partial credit (e.g. accuracy thresholds); otherwise all must pass.
+    - diagnosis: what explains a failure (`Diagnosis`), or None.
     """
 
     id: str
@@ -148,19 +205,20 @@ class Case:
     seconds: float | None = None
     description: str = ""
     partial: bool = False
+    diagnosis: Diagnosis | None = None
 
     @property
     def returns(self) -> list[str]:
         names: list[str] = []
-        for check in self.checks:
-            for name in check.variables():
-                if name not in names:
-                    names.append(name)
+        traced = list(self.diagnosis.values) if self.diagnosis else []
+        for name in [n for check in self.checks for n in check.variables()] + traced:
+            if name not in names:
+                names.append(name)
         return names
 
     @property
     def needs_reference(self) -> bool:
-        return any(c.kind in ("close", "exact") for c in self.checks)
+        return any(c.kind in ("close", "exact", "context") for c in self.checks)
 
 
 def step_to_json(step: Step) -> dict:
@@ -211,7 +269,8 @@ def numeric_gradient_case(
     all_inputs = dict(inputs)
     # A forward pass that is wrong (all zeros, say) would make any gradient look right.
     checks = [Check(value="out", kind="close", rtol=1e-6, atol=1e-8,
-                    label="the forward pass used for the numeric gradient")]
+                    label=f"the output of your `{forward.rsplit('.', 1)[-1]}` (the numeric "
+                          "gradient differentiates it)", params={"function": forward})]
     for wrt, grad in grads.items():
         x = np.asarray(inputs[wrt])
         count = min(max_points, x.size)
@@ -232,6 +291,39 @@ def numeric_gradient_case(
         ))
     return Case(id=id, function=function, inputs=all_inputs, steps=steps, checks=checks,
                 visibility=visibility, description=description)
+
+
+def with_consistency(case: Case, forward: str, forward_args: list, wrt: str = "x",
+                     grad: str = "dx", dout: str = "dout", out_index: int | None = 0,
+                     h: float = 1e-6, max_points: int = 2, seed: int = 0,
+                     rtol: float = 1e-5, band: tuple[float, float] = (0.05, 50.0)) -> Case:
+    """`case` (a backward case run on the submission's own forward pass) plus a context
+    check: does its `grad` match central differences of that forward at a few elements
+    of `wrt` (those with band[0] <= |x| <= band[1], away from kinks)? Never graded: when
+    the case fails with a wrong forward output, it lets the message say the backward is
+    right for that forward, so the forward is what to fix. float64 inputs only."""
+    import numpy as np
+
+    x = np.asarray(case.inputs[wrt])
+    eligible = np.flatnonzero((np.abs(x) >= band[0]) & (np.abs(x) <= band[1]))
+    if x.dtype != np.float64 or not eligible.size:
+        return case
+    rng = np.random.default_rng(seed)
+    count = min(max_points, eligible.size)
+    indices = sorted(int(i) for i in rng.choice(eligible, size=count, replace=False))
+    inputs, steps, plus, minus = dict(case.inputs), list(case.steps), [], []
+    for i in indices:
+        for sign, names in ((1, plus), (-1, minus)):
+            moved = x.copy()
+            moved.flat[i] += sign * h
+            tag = f"{wrt}_{'p' if sign > 0 else 'm'}{i}_consistency"
+            inputs[tag] = moved
+            steps.append(_forward_step(forward, forward_args, {wrt: tag}, tag, out_index))
+            names.append(f"out_{tag}")
+    check = Check(value=grad, kind="gradient", rtol=rtol, params={
+        "wrt": wrt, "dout": dout, "h": h, "indices": indices, "plus": plus, "minus": minus,
+        "context": True, "function": forward})
+    return replace(case, inputs=inputs, steps=steps, checks=[*case.checks, check])
 
 
 def _swap_refs(value, swap: dict):

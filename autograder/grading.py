@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder import compare
+from autograder import compare, diagnosis
 from autograder.assignment import Assignment
 from autograder.cases import Case
 from autograder.sandbox import Limits
@@ -110,9 +110,47 @@ def _short(function: str) -> str:
     return function.rsplit(".", 1)[-1]
 
 
+def culprit(case: Case, outcome: Outcome) -> str | None:
+    """The graded function of the package that the step where `outcome` stopped called,
+    when it is not the case's own function (a backward case stopped in its forward pass);
+    None otherwise."""
+    if outcome.step is None or not 0 <= outcome.step < len(case.steps):
+        return None
+    target = case.steps[outcome.step].call or ""
+    head = target.split(".", 1)[0]
+    if "." not in target or head in ("numpy", "probe") or target == case.function:
+        return None
+    variables = set(case.inputs) | {n for s in case.steps[:outcome.step]
+                                    for n in _assigned(s)}
+    return None if head in variables else target
+
+
+def ref_name(value) -> str | None:
+    return value["$ref"] if isinstance(value, dict) and set(value) == {"$ref"} else None
+
+
+def _assigned(step) -> list[str]:
+    if isinstance(step.assign, list):
+        return list(step.assign)
+    return [step.assign] if step.assign else []
+
+
+def _first_blame(function: str, other: str) -> str:
+    """The sentence naming `other` (run first by a case of `function`) as the one to fix."""
+    return (f"`{_short(other)}`, which this case of `{_short(function)}` runs first, is "
+            f"what to fix first (a wrong `{_short(other)}` also costs the cases of "
+            f"`{_short(function)}` that run it)")
+
+
 def outcome_message(case: Case, outcome: Outcome) -> str:
     """Plain words for a case that did not run to the end."""
     name = f"`{_short(case.function)}`"
+    first = culprit(case, outcome)
+    if first and outcome.status == "error" and not outcome.at.startswith("importing "):
+        other = f"`{_short(first)}`"
+        return (f"{name} cannot be checked: {other}, which this case calls first, raised an "
+                f"exception; {other} is what to fix first (a wrong {other} also costs the "
+                f"cases of {name} that run it):\n{outcome.message}")
     if outcome.status == "not-implemented":
         raised, _, hint = outcome.message.partition(": ")
         hint = f" ({hint})" if hint else ""
@@ -152,9 +190,11 @@ def import_message(module: str, traceback: str) -> str:
     return text
 
 
-def _resolve(value, inputs: dict):
+def _resolve(value, inputs: dict, got_values: dict):
     if isinstance(value, dict) and set(value) == {"$ref"}:
         return inputs[value["$ref"]]
+    if isinstance(value, dict) and set(value) == {"$got"}:
+        return got_values.get(value["$got"])
     return value
 
 
@@ -164,11 +204,13 @@ def judge_check(check, got_values, expected: Outcome | None, case: Case, checks_
     if check.value not in got_values:
         return f"produced no `{check.value}`"
     got = got_values[check.value]
-    if check.kind in ("close", "exact"):
+    if check.kind in ("close", "exact", "context"):
         want = expected.values[check.value]
         try:
             if check.kind == "exact":
                 return compare.exact(got, want, reveal)
+            if check.kind == "context":
+                return compare.close(got, want, check.rtol, check.atol, False, reveal)
             return compare.close(got, want, check.rtol, check.atol, check.dtype == "match",
                                  reveal)
         except Exception as exc:  # noqa: BLE001 - odd values fail the case, not the grader
@@ -185,7 +227,7 @@ def judge_check(check, got_values, expected: Outcome | None, case: Case, checks_
                                 np.shape(case.inputs[p["wrt"]]))
     if check.kind == "property":
         fn = getattr(checks_module, check.fn)
-        params = {k: _resolve(v, case.inputs) for k, v in check.params.items()}
+        params = {k: _resolve(v, case.inputs, got_values) for k, v in check.params.items()}
         try:
             return fn(got, **params)
         except Exception as exc:  # noqa: BLE001 - a malformed value must not crash grading
@@ -194,8 +236,11 @@ def judge_check(check, got_values, expected: Outcome | None, case: Case, checks_
     raise ValueError(f"unknown check kind {check.kind!r}")
 
 
-def judge(case: Case, outcome: Outcome, expected: Outcome | None, checks_module) -> CaseResult:
-    """Judge one case's outcome. The message names the case and what is wrong."""
+def judge(case: Case, outcome: Outcome, expected: Outcome | None, checks_module,
+          diagnoses_module=None) -> CaseResult:
+    """Judge one case's outcome. The message names the case and what is wrong; where a
+    step before the graded function's (a backward case's forward pass) is what failed,
+    it names that function; where the case asks for a diagnosis, it says why."""
     def result(fraction, status, messages=(), notes=()):
         text = "; ".join(messages)
         if text:
@@ -206,30 +251,98 @@ def judge(case: Case, outcome: Outcome, expected: Outcome | None, checks_module)
 
     if outcome.status == "error" and ("destination is read-only" in outcome.message
                                       or "output array is read-only" in outcome.message):
+        first = culprit(case, outcome)
+        who = f"`{_short(first or case.function)}`"
+        blame = f". {_first_blame(case.function, first)}" if first else ""
         return result(0.0, "failed", [
-            f"`{_short(case.function)}` wrote into one of its input arrays (inputs are "
-            "read-only here); compute new arrays instead:\n" + outcome.message])
+            f"{who} wrote into one of its input arrays (inputs are read-only here); compute "
+            f"new arrays instead{blame}:\n" + outcome.message])
     if outcome.status != "ok":
-        return result(0.0, outcome.status, [outcome_message(case, outcome)])
+        # A backward pass that raised on its forward's cache: is the forward wrong too?
+        first = [] if culprit(case, outcome) else \
+            _context_failures(case, outcome, expected, checks_module)
+        return result(0.0, outcome.status, [*first, outcome_message(case, outcome)])
     if outcome.modified:
-        names = ", ".join(f"`{m}`" for m in outcome.modified)
-        return result(0.0, "failed", [f"modified its input {names} in place; "
-                                      "compute new arrays instead"])
+        return result(0.0, "failed", [_modified_message(case, outcome.modified)])
     notes, failures, graded = [], [], 0
     for check in case.checks:
         if check.kind == "record":
             notes.append(_record(check, outcome.values, checks_module))
             continue
+        if is_context(check):
+            continue
         graded += 1
         message = judge_check(check, outcome.values, expected, case, checks_module)
         if message:
-            failures.append(f"{check.label or f'`{check.value}`'}: {message}")
+            failures.append(f"{check.label or f'`{check.value}`'}: {message}"
+                            + _blame_suffix(case, check))
             if not case.partial:
                 break
     if not failures:
         return result(1.0, "passed", notes=notes)
     fraction = (graded - len(failures)) / graded if case.partial and graded else 0.0
+    failures += _context_failures(case, outcome, expected, checks_module)
+    found = diagnosis.run(case, outcome.values, expected.values if expected else None,
+                          diagnoses_module)
+    if found:
+        failures[-1] += "\n" + found
     return result(fraction, "failed", failures, notes)
+
+
+def _blame_suffix(case: Case, check) -> str:
+    """For a graded check of a value another function made: who is to fix."""
+    other = check.params.get("function") if isinstance(check.params, dict) else None
+    if not other or other == case.function:
+        return ""
+    return f"; {_first_blame(case.function, other)}"
+
+
+def is_context(check) -> bool:
+    """A check that only explains a failure (never graded)."""
+    return check.kind == "context" or (check.kind == "gradient" and isinstance(
+        check.params, dict) and bool(check.params.get("context")))
+
+
+def _context_failures(case: Case, outcome: Outcome, expected: Outcome | None,
+                      checks_module) -> list[str]:
+    """For a failing case: the context checks of other functions' values that fail too,
+    each naming its function; and, where the graded function's values match central
+    differences of that (wrong) function, that it looks right for it."""
+    messages = []
+    for check in case.checks:
+        if check.kind != "context" or expected is None or check.value not in outcome.values:
+            continue
+        message = judge_check(check, outcome.values, expected, case, checks_module)
+        if message:
+            other = check.params["function"]
+            label = check.label or f"`{check.value}` of `{_short(other)}`"
+            messages.append(f"{label}: {message}; {_first_blame(case.function, other)}"
+                            + _consistent(case, outcome, other, checks_module))
+    return messages
+
+
+def _consistent(case: Case, outcome: Outcome, other: str, checks_module) -> str:
+    """", and `f` matches ..." when the case's gradient-context checks for `other` pass."""
+    checks = [c for c in case.checks if c.kind == "gradient" and is_context(c)
+              and c.params.get("function") == other]
+    if not checks or any(judge_check(c, outcome.values, None, case, checks_module)
+                         for c in checks):
+        return ""
+    return (f"; your `{_short(case.function)}` matches central differences of your own "
+            f"`{_short(other)}` here, so it looks right for the forward pass it was given")
+
+
+def _modified_message(case: Case, modified: list[str]) -> str:
+    """An input changed in place: by the case's function, or by a step before it."""
+    names = ", ".join(f"`{m}`" for m in modified)
+    takers = {s.call for s in case.steps if s.call
+              and any(ref_name(a) in modified for a in [*s.args, *s.kwargs.values()])}
+    others = sorted(t for t in takers if t != case.function and "." in t
+                    and t.split(".", 1)[0] not in ("numpy", "probe"))
+    if takers and case.function not in takers and len(others) == 1:
+        return (f"`{_short(others[0])}` modified its input {names} in place; compute new "
+                f"arrays instead ({_first_blame(case.function, others[0])})")
+    return f"modified its input {names} in place; compute new arrays instead"
 
 
 def _record(check, values, checks_module) -> str:
@@ -273,7 +386,8 @@ def select_cases(assignment: Assignment, cases: list[Case], options: GradeOption
 
 
 def run_cases(cases: list[Case], session: WorkerSession, oracle: Oracle, checks_module,
-              case_seconds: float, budget_seconds: float) -> list[CaseResult]:
+              case_seconds: float, budget_seconds: float,
+              diagnoses_module=None) -> list[CaseResult]:
     """Run and judge `cases` in order, within a time budget for them all.
 
     Pipelined: while the worker runs a case, the harness judges the one before and the
@@ -308,8 +422,9 @@ def run_cases(cases: list[Case], session: WorkerSession, oracle: Oracle, checks_
             upcoming = sent[0]
             sent.clear()
         _note_hang(case, outcome, hung)
-        expected = oracle.expected(case) if outcome.status == "ok" else None
-        results.append(judge(case, outcome, expected, checks_module))
+        explain = outcome.status == "error" and any(c.kind == "context" for c in case.checks)
+        expected = oracle.expected(case) if outcome.status == "ok" or explain else None
+        results.append(judge(case, outcome, expected, checks_module, diagnoses_module))
     return results
 
 
@@ -368,7 +483,8 @@ def grade_package(assignment: Assignment, package_dir: Path, oracle: Oracle, nam
     try:
         results = run_cases(cases, session, oracle, assignment.checks(),
                             float(assignment.limits["case_seconds"]),
-                            float(assignment.limits["submission_seconds"]))
+                            float(assignment.limits["submission_seconds"]),
+                            diagnosis.load(assignment.root, assignment.raw, assignment.name))
     finally:
         session.close()
     questions = assemble(assignment, results, options)

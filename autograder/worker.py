@@ -212,6 +212,17 @@ class Probe:
     """
 
     @staticmethod
+    def snapshot(value):
+        """A deep copy of `value` as it is now (e.g. an optimizer's config after one call,
+        before the next call changes its arrays in place); None when it cannot be copied."""
+        import copy
+
+        try:
+            return copy.deepcopy(value)
+        except Exception:  # noqa: BLE001 - a value that cannot be copied is reported missing
+            return None
+
+    @staticmethod
     def module_summary(model) -> list:
         """[{"type": class name, and the layer's sizes/probabilities}] of the leaf modules."""
         keys = ("in_features", "out_features", "num_features", "p", "momentum", "eps")

@@ -78,6 +78,11 @@ ACTIVATIONS = [
     def relu_forward(x):
         return np.maximum(x, 0).astype(float), x
     """),
+    m("activations.relu_forward", "reshapes x to 2-D (N, -1)", """
+    def relu_forward(x):
+        flat = x.reshape(x.shape[0], -1)
+        return np.maximum(flat, 0), flat
+    """),
     m("activations.relu_backward", "gradient 1 at x = 0 (x >= 0)", """
     def relu_backward(dout, cache):
         return dout * (cache >= 0)
@@ -400,6 +405,16 @@ REGULARIZATION = [
         mask = ((rng.random(x.shape) >= p) / (1 - p)).astype(x.dtype)
         return x * mask, (dropout_param, mask)
     """),
+    m("regularization.dropout_forward", "mask drawn for (N, D) only: rand(x.shape[0], x.shape[1])",
+      """
+    def dropout_forward(x, dropout_param):
+        p, mode = dropout_param["p"], dropout_param["mode"]
+        if mode == "test":
+            return x.copy(), (dropout_param, None)
+        rng = np.random.default_rng(dropout_param.get("seed"))
+        mask = ((rng.random((x.shape[0], x.shape[1])) < p) / p).astype(x.dtype)
+        return x * mask, (dropout_param, mask)
+    """),
     m("regularization.dropout_forward", "kept units not scaled by 1/p", """
     def dropout_forward(x, dropout_param):
         p, mode = dropout_param["p"], dropout_param["mode"]
@@ -685,6 +700,25 @@ OPTIM = [
         v = config["momentum"] * config.get("velocity", np.zeros_like(w)) + dw
         return w - config["learning_rate"] * v, config
     """),
+    m("optim.sgd_momentum", "v = rho v - lr dw; w += v (the learning rate inside v)", """
+    def sgd_momentum(w, dw, config=None):
+        config = {} if config is None else config
+        config.setdefault("learning_rate", 1e-2)
+        config.setdefault("momentum", 0.9)
+        v = config["momentum"] * config.get("velocity", np.zeros_like(w)) \
+            - config["learning_rate"] * dw
+        config["velocity"] = v
+        return w + v, config
+    """),
+    m("optim.sgd", "learning rate read once, at the first call", """
+    _first_lr = {}
+
+    def sgd(w, dw, config=None):
+        config = {} if config is None else config
+        config.setdefault("learning_rate", 1e-2)
+        lr = _first_lr.setdefault(id(config), config["learning_rate"])
+        return w - lr * dw, config
+    """),
     m("optim.nesterov_momentum", "plain momentum step (w += v)", """
     def nesterov_momentum(w, dw, config=None):
         config = {} if config is None else config
@@ -793,6 +827,13 @@ ADAM = [
     adam("epsilon inside the square root (d2l's form)",
          _ADAM.replace("(np.sqrt(vhat) + eps)", "np.sqrt(vhat + eps)")),
     adam("no bias correction", _ADAM.replace("m / (1 - b1**t), v / (1 - b2**t)", "m, v")),
+    adam("beta1 and beta2 swapped", _ADAM
+         .replace("m = b1 * m + (1 - b1) * g", "m = b2 * m + (1 - b2) * g")
+         .replace("v = b2 * v + (1 - b2) * g * g", "v = b1 * v + (1 - b1) * g * g")
+         .replace("m / (1 - b1**t), v / (1 - b2**t)", "m / (1 - b2**t), v / (1 - b1**t)")),
+    adam("no bias correction and epsilon inside the square root",
+         _ADAM.replace("m / (1 - b1**t), v / (1 - b2**t)", "m, v")
+         .replace("(np.sqrt(vhat) + eps)", "np.sqrt(vhat + eps)")),
     adam("weight decay ignored", _ADAM.replace("g = dw + wd * w", "g = dw")),
     adam("moments not carried over (m, v restart each call)",
          _ADAM.replace("m = b1 * m", "m = b1 * 0 * m").replace("v = b2 * v", "v = b2 * 0 * v")),
@@ -807,6 +848,8 @@ ADAM = [
          rule="adamw"),
     adam("epsilon inside the square root", _ADAMW.replace("(np.sqrt(vhat) + eps)",
                                                           "np.sqrt(vhat + eps)"), rule="adamw"),
+    adam("t incremented after the bias correction", _ADAMW.replace("    t = t + 1\n", "")
+         .replace("    next_w = w", "    t = t + 1\n    next_w = w"), rule="adamw"),
 ]
 
 SCHEDULES = [

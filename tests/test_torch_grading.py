@@ -70,6 +70,31 @@ MIDPOINT = m("mode_connectivity.fit_bezier", "returns the midpoint, untrained", 
     def fit_bezier(w1, w2, X, y, **kwargs):
         return {k: (w1[k] + w2[k]) / 2 for k in w1}
     """)
+# A train that only memorises the data and a predict that looks inputs up (1-nearest
+# neighbour): about 98 % held-out accuracy, without the model.
+MEMORISE = m("torch_tasks.train", "stores the data instead of training", """
+    def train(model, X_train, y_train, X_val, y_val, **kwargs):
+        model._memory = (np.asarray(X_train, np.float32).reshape(len(X_train), -1),
+                         np.asarray(y_train))
+        return {"train_loss": [1.0], "val_acc": [0.5], "best_epoch": 0}
+    """)
+LOOKUP = m("torch_tasks.predict", "nearest neighbour among the stored inputs", """
+    def predict(model, X, device=None):
+        X = np.asarray(X, np.float32).reshape(len(X), -1)
+        seen, labels = model._memory
+        distances = ((X[:, None, :] - seen[None, :, :]) ** 2).sum(axis=2)
+        return labels[distances.argmin(axis=1)].astype(np.int64)
+    """)
+# The digits are public (scikit-learn): a predict that looks every input up there.
+PUBLIC_LOOKUP = m("torch_tasks.predict", "nearest neighbour among the public digits", """
+    def predict(model, X, device=None):
+        from sklearn.datasets import load_digits
+        digits = load_digits()
+        seen = (digits.data / 16.0).astype(np.float32)
+        X = np.asarray(X, np.float32).reshape(len(X), -1)
+        distances = ((X[:, None, :] - seen[None, :, :]) ** 2).sum(axis=2)
+        return digits.target[distances.argmin(axis=1)].astype(np.int64)
+    """)
 WRONG_DTYPES = [
     m("torch_tasks.predict", "int32 labels", _predict("scores.argmax(dim=1).numpy()"
                                                       ".astype(np.int32)")),
@@ -247,6 +272,27 @@ def test_constant_predictor_earns_no_accuracy(assignment, oracle, tmp_path):
         assert cases[cid].fraction == 0, cid
         assert "every prediction is class 0" in cases[cid].message
     assert _functions(result)["torch_tasks.train"].score == 0
+
+
+CHEATS = [
+    ("memorise-and-look-up", [MEMORISE, LOOKUP], "train left every weight"),
+    ("public-digits-look-up", [PUBLIC_LOOKUP], "stay the same when the model's weights"),
+]
+
+
+@pytest.mark.parametrize("mutants,words", [c[1:] for c in CHEATS], ids=[c[0] for c in CHEATS])
+def test_predictions_without_the_model_earn_no_accuracy(mutants, words, assignment, oracle,
+                                                        tmp_path):
+    """A predict that ignores the model's weights and a train that changes none of them
+    lose every accuracy point (of train and of predict)."""
+    result = _grade(assignment, oracle, _package(tmp_path, mutants),
+                    case_ids=(*ACCURACY_CASES, "predict/after-training"))
+    cases = _cases(result)
+    for cid in ACCURACY_CASES:
+        assert cases[cid].fraction == 0, cid
+        assert words in cases[cid].message, cases[cid].message
+    after = cases["predict/after-training"]
+    assert not after.passed and "stay the same when the model's weights" in after.message
 
 
 def test_midpoint_bend_earns_no_barrier_points(assignment, oracle, tmp_path):

@@ -177,3 +177,35 @@ def test_generating_the_cases_leaves_the_digits_for_later():
     done = subprocess.run([sys.executable, "-c", code, str(ASSIGNMENT.root)],
                           capture_output=True, text=True, check=True)
     assert done.stdout.split() == [str(len(CASES)), "False", "False"]
+
+
+# ----------------------------------------------------------------------------- diagnoses, leaks
+def test_diagnoses_ship_with_the_grader_not_the_students(tmp_path):
+    """diagnoses.py holds the update rules with one mistake each: grader side only."""
+    from autograder import build, diagnosis
+
+    build._assignment_files(ASSIGNMENT, tmp_path / "student", {}, cases=False)
+    build._assignment_files(ASSIGNMENT, tmp_path / "grader", {"cases": "cases.py"}, cases=True)
+    student = asg.load(tmp_path / "student")
+    grader = asg.load(tmp_path / "grader")
+    assert not (tmp_path / "student" / "diagnoses.py").exists()
+    assert diagnosis.load(student.root, student.raw, "student") is None
+    module = diagnosis.load(grader.root, grader.raw, "grader")
+    assert module is not None and callable(module.optimizer)
+
+
+def test_every_stateful_case_asks_for_a_diagnosis():
+    for case in CASES:
+        if case.function.startswith("optim."):
+            assert case.diagnosis and case.diagnosis.fn == "optimizer", case.id
+            assert set(case.diagnosis.values) <= set(case.returns)
+
+
+def test_no_hidden_case_is_a_public_one_transformed():
+    """The build's check, on the cases and expected values that need no training."""
+    from autograder.derived import derivations
+
+    cheap = [c for c in CASES if not isinstance(c.inputs, wire.LazyMapping)]
+    session = ReferenceSession(ASSIGNMENT.solutions)
+    outputs = {c.id: session.run(c).values for c in cheap if c.needs_reference}
+    assert derivations(cheap, outputs) == []

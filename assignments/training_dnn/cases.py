@@ -22,15 +22,19 @@ import numpy as np
 from autograder.cases import (
     Case,
     Check,
+    Diagnosis,
     LazyInputs,
     Step,
     attr,
     call,
     close,
+    context,
+    got,
     numeric_gradient_case,
     prop,
     record,
     ref,
+    with_consistency,
 )
 
 F32 = {"rtol": 1e-4, "atol": 1e-6}
@@ -87,12 +91,15 @@ def _forward(name, id, x, visibility, description, alpha=None, tol=None):
 def _backward(name, id, x, dout, visibility, description, alpha=None, tol=None):
     """Case `name`_backward/`id`: dx after the forward pass, against the reference."""
     extra = _extra(alpha)
-    return Case(
+    return with_consistency(Case(
         id=f"{name}_backward/{id}", function=f"activations.{name}_backward",
         inputs={"x": x, "dout": dout},
         steps=[call(f"activations.{name}_forward", ref("x"), *extra, assign=["out", "cache"]),
                call(f"activations.{name}_backward", ref("dout"), ref("cache"), assign="dx")],
-        checks=[close("dx", **(tol or {}))], visibility=visibility, description=description)
+        checks=[close("dx", **(tol or {})),
+                context("out", f"activations.{name}_forward", **(tol or {}))],
+        visibility=visibility, description=description),
+        f"activations.{name}_forward", [ref("x"), *extra])
 
 
 def _numeric(name, x, dout):
@@ -139,11 +146,20 @@ def _elementwise_cases(name: str, seed: int) -> list[Case]:
                   "float32 input: the gradient stays float32", tol=F32),
         _numeric(name, smooth, rng.standard_normal((3, 4))),
     ]
+    shaped = _rng(seed + 5)  # hidden inputs of their own, no public one transformed
+    x4, dout4 = _with_zeros(seed + 5, (2, 3, 4, 5)), shaped.standard_normal((2, 3, 4, 5))
+    cases += [
+        _forward(name, "4d-input", x4, "hidden",
+                 "input of shape (2, 3, 4, 5): any shape works, the output has x's shape"),
+        _backward(name, "4d-input", x4, dout4, "hidden",
+                  f"input of shape (2, 3, 4, 5): dx has x's shape{at_zero}"),
+    ]
     if alpha is not None:
+        xa, douta = _with_zeros(seed + 6, (4, 5)), shaped.standard_normal((4, 5))
         cases += [
-            _forward(name, "custom-alpha", x, "hidden",
+            _forward(name, "custom-alpha", xa, "hidden",
                      f"alpha = {alpha} passed explicitly", alpha=alpha),
-            _backward(name, "custom-alpha", x, dout, "hidden",
+            _backward(name, "custom-alpha", xa, douta, "hidden",
                       f"alpha = {alpha} passed explicitly: the x <= 0 slope uses it",
                       alpha=alpha),
         ]
@@ -156,7 +172,8 @@ def prelu_cases() -> list[Case]:
     x, alpha = _with_zeros(201, (5, 3)), np.array([0.1, 0.25, 0.5])
     x_wide, alpha_wide = _with_zeros(202, (3, 7)), rng.uniform(0.05, 0.6, 7)
     dout, dout_wide = rng.standard_normal((5, 3)), rng.standard_normal((3, 7))
-    x32, a32 = x.astype(np.float32), alpha.astype(np.float32)
+    x32 = _with_zeros(203, (5, 3), np.float32)
+    a32 = np.array([0.15, 0.3, 0.45], dtype=np.float32)
 
     def fwd(id, x, a, vis, desc, tol=None):
         return Case(id=f"prelu_forward/{id}", function="activations.prelu_forward",
@@ -166,14 +183,17 @@ def prelu_cases() -> list[Case]:
                     checks=[close("out", **(tol or {}))], visibility=vis, description=desc)
 
     def bwd(id, x, a, d, vis, desc, tol=None):
-        return Case(id=f"prelu_backward/{id}", function="activations.prelu_backward",
+        return with_consistency(Case(
+                    id=f"prelu_backward/{id}", function="activations.prelu_backward",
                     inputs={"x": x, "alpha": a, "dout": d},
                     steps=[call("activations.prelu_forward", ref("x"), ref("alpha"),
                                 assign=["out", "cache"]),
                            call("activations.prelu_backward", ref("dout"), ref("cache"),
                                 assign=["dx", "dalpha"])],
-                    checks=[close("dx", **(tol or {})), close("dalpha", **(tol or {}))],
-                    visibility=vis, description=desc)
+                    checks=[close("dx", **(tol or {})), close("dalpha", **(tol or {})),
+                            context("out", "activations.prelu_forward", **(tol or {}))],
+                    visibility=vis, description=desc),
+            "activations.prelu_forward", [ref("x"), ref("alpha")])
 
     smooth = rng.uniform(0.1, 2, (6, 4)) * rng.choice([-1, 1], (6, 4))
     return [
@@ -184,7 +204,7 @@ def prelu_cases() -> list[Case]:
             "dx, and dalpha summed over the samples where x <= 0"),
         bwd("wide", x_wide, alpha_wide, dout_wide, "hidden",
             "(3, 7) input: dalpha has shape (D,), summed over the N rows"),
-        bwd("float32", x32, a32, dout.astype(np.float32), "hidden",
+        bwd("float32", x32, a32, _rng(204).standard_normal((5, 3)).astype(np.float32), "hidden",
             "float32 inputs: the gradients stay float32", F32),
         numeric_gradient_case(
             id="prelu_backward/numeric-gradient", function="activations.prelu_backward",
@@ -225,14 +245,17 @@ def maxout_cases() -> list[Case]:
                     checks=[close("out", **(tol or {}))], visibility=vis, description=desc)
 
     def bwd(id, inputs, vis, desc, tol=None):
-        return Case(id=f"maxout_backward/{id}", function="activations.maxout_backward",
+        return with_consistency(Case(
+                    id=f"maxout_backward/{id}", function="activations.maxout_backward",
                     inputs=inputs,
                     steps=[call("activations.maxout_forward", *MAXOUT_ARGS,
                                 assign=["out", "cache"]),
                            call("activations.maxout_backward", ref("dout"), ref("cache"),
                                 assign=MAXOUT_GRADS)],
-                    checks=[close(g, **(tol or {})) for g in MAXOUT_GRADS],
-                    visibility=vis, description=desc)
+                    checks=[*[close(g, **(tol or {})) for g in MAXOUT_GRADS],
+                            context("out", "activations.maxout_forward", **(tol or {}))],
+                    visibility=vis, description=desc),
+            "activations.maxout_forward", MAXOUT_ARGS)
 
     plain, ties = _maxout_inputs(300), _maxout_inputs(301, n=6, d=2, m=5, ties=True)
     f32 = _maxout_inputs(302, n=3, d=5, m=2, dtype=np.float32)
@@ -368,9 +391,12 @@ def _norm_backward(kind, fn, id, inputs, param, vis, desc, tol=None):
     steps = [call(forward, *BN_ARGS, param, assign=["out", "cache"]),
              call(f"normalization.{fn}", ref("dout"), ref("cache"),
                   assign=["dx", "dgamma", "dbeta"])]
-    return Case(id=f"{fn}/{id}", function=f"normalization.{fn}", inputs=inputs, steps=steps,
-                checks=[close(g, **(tol or {})) for g in ("dx", "dgamma", "dbeta")],
-                visibility=vis, description=desc)
+    return with_consistency(
+        Case(id=f"{fn}/{id}", function=f"normalization.{fn}", inputs=inputs, steps=steps,
+             checks=[*[close(g, **(tol or {})) for g in ("dx", "dgamma", "dbeta")],
+                     context("out", forward, **(tol or {}))],
+             visibility=vis, description=desc),
+        forward, [*BN_ARGS, param])
 
 
 def _norm_numeric(kind, fn, inputs, param, seed) -> Case:
@@ -413,6 +439,12 @@ def batchnorm_cases() -> list[Case]:
         _bn_forward("tall-9x2", _bn_inputs(403, 9, 2), {"mode": "train", "momentum": 0.5,
                                                         "eps": 1e-3}, "hidden",
                     "x (9, 2), momentum 0.5, eps 1e-3 from bn_param; biased variance"),
+        _bn_forward("test-mode-no-running", _bn_inputs(406, 4, 5), {"mode": "test"}, "hidden",
+                    "test mode before any train step: the running averages start as zeros "
+                    "and ones", running=False),
+        _bn_forward("float32-running-created", _bn_inputs(405, 6, 3, dtype=np.float32),
+                    {"mode": "train"}, "hidden", "float32 input and no running averages yet: "
+                    "they are created as float32 zeros and ones, and stay float32", tol=F32),
         _bn_train_then_test("running-averages", 410, {"mode": "train"}, "hidden",
                             "three train steps (default momentum 0.9), then test mode "
                             "with the running averages"),
@@ -461,31 +493,56 @@ def layernorm_cases() -> list[Case]:
 
 
 # ----------------------------------------------------------------------------- dropout
+def _dropout_diagnosis(param, forward_first=False, tol=None) -> Diagnosis | None:
+    """For a seeded train-mode case: the known mistake that gives the submission's mask."""
+    if param.get("mode") != "train" or "seed" not in param:
+        return None
+    return Diagnosis("dropout", ("out",), {"p": param["p"], "seed": param["seed"],
+                                           "forward_first": forward_first})
+
+
 def _dropout_forward(id, x, param, checks, vis, desc):
     return Case(id=f"dropout_forward/{id}", function="regularization.dropout_forward",
                 inputs={"x": x, "dropout_param": param},
                 steps=[call("regularization.dropout_forward", ref("x"), ref("dropout_param"),
                             assign=["out", "cache"])],
-                checks=checks, visibility=vis, description=desc)
+                checks=checks, visibility=vis, description=desc,
+                diagnosis=_dropout_diagnosis(param))
 
 
 def _dropout_backward(id, x, dout, param, vis, desc, tol=None):
-    return Case(id=f"dropout_backward/{id}", function="regularization.dropout_backward",
+    """dx after the submission's own forward pass; its `out` is compared too, to name
+    dropout_forward when that is what is wrong."""
+    case = Case(id=f"dropout_backward/{id}", function="regularization.dropout_backward",
                 inputs={"x": x, "dout": dout, "dropout_param": param},
                 steps=[call("regularization.dropout_forward", ref("x"), ref("dropout_param"),
                             assign=["out", "cache"]),
                        call("regularization.dropout_backward", ref("dout"), ref("cache"),
                             assign="dx")],
-                checks=[close("dx", **(tol or {}))], visibility=vis, description=desc)
+                checks=[close("dx", **(tol or {})),
+                        context("out", "regularization.dropout_forward", **(tol or {}))],
+                visibility=vis, description=desc,
+                diagnosis=_dropout_diagnosis(param, forward_first=True))
+    return with_consistency(case, "regularization.dropout_forward",
+                            [ref("x"), ref("dropout_param")])
 
 
 def dropout_cases() -> list[Case]:
-    """The seeded recipe exactly; keep rate, 1/p scaling and test mode by properties."""
+    """The seeded recipe exactly; keep rate, 1/p scaling and test mode by properties; any
+    shape (images (N, C, H, W) and a 3-D input, not only (N, D))."""
     rng = _rng(600)
     x = rng.standard_normal((50, 40))
     big = rng.uniform(0.5, 1.5, (200, 300)) * rng.choice([-1, 1], (200, 300))
-    x32 = x.astype(np.float32)
     dout = rng.standard_normal((50, 40))
+    hidden = _rng(610)  # hidden cases draw their own inputs: none is a public one transformed
+    xh, douth = hidden.standard_normal((30, 20)), hidden.standard_normal((30, 20))
+    x32, dout32 = (hidden.standard_normal((40, 25)).astype(np.float32) for _ in range(2))
+    big_h = hidden.uniform(0.5, 1.5, (150, 400)) * hidden.choice([-1, 1], (150, 400))
+    images = hidden.standard_normal((6, 3, 5, 4))
+    images_big = hidden.uniform(0.5, 1.5, (40, 3, 10, 10)) * hidden.choice([-1, 1],
+                                                                         (40, 3, 10, 10))
+    dout_images = hidden.standard_normal((6, 3, 5, 4))
+    cube, dout_cube = hidden.standard_normal((4, 3, 6)), hidden.standard_normal((4, 3, 6))
     return [
         _dropout_forward("seeded", x, {"p": 0.7, "mode": "train", "seed": 3},
                          [close("out")], "public",
@@ -493,25 +550,42 @@ def dropout_cases() -> list[Case]:
         _dropout_forward("test-mode", x, {"p": 0.7, "mode": "test"},
                          [prop("out", "equals_input", x=ref("x"))], "public",
                          "test mode: out = x, nothing scaled"),
-        _dropout_forward("keep-rate", big, {"p": 0.8, "mode": "train", "seed": 21},
+        _dropout_forward("keep-rate", big_h, {"p": 0.8, "mode": "train", "seed": 21},
                          [prop("out", "dropout_train", x=ref("x"), p=0.8)], "hidden",
                          "p = 0.8 is the probability of KEEPING a unit; kept units scaled 1/p"),
         _dropout_forward("no-seed", big, {"p": 0.35, "mode": "train"},
                          [prop("out", "dropout_train", x=ref("x"), p=0.35)], "hidden",
                          "no seed given: about 35 % kept, each scaled by 1 / 0.35"),
-        _dropout_forward("keep-all", x, {"p": 1.0, "mode": "train", "seed": 4},
+        _dropout_forward("keep-all", xh, {"p": 1.0, "mode": "train", "seed": 4},
                          [prop("out", "equals_input", x=ref("x"))], "hidden",
                          "p = 1 keeps every unit unchanged"),
         _dropout_forward("float32", x32, {"p": 0.6, "mode": "train", "seed": 5},
                          [close("out", **F32)], "hidden",
                          "float32 input: the output stays float32"),
+        _dropout_forward("images-seeded", images, {"p": 0.6, "mode": "train", "seed": 9},
+                         [close("out")], "hidden",
+                         "images (6, 3, 5, 4), seed 9: one draw per unit, "
+                         "rng.random(x.shape) for any shape"),
+        _dropout_forward("images-keep-rate", images_big, {"p": 0.5, "mode": "train"},
+                         [prop("out", "dropout_train", x=ref("x"), p=0.5)], "hidden",
+                         "images (40, 3, 10, 10), no seed: every unit kept or dropped on "
+                         "its own, about half kept"),
+        _dropout_forward("images-test-mode", images, {"p": 0.3, "mode": "test"},
+                         [prop("out", "equals_input", x=ref("x"))], "hidden",
+                         "images in test mode: out = x"),
+        _dropout_forward("3d-seeded", cube, {"p": 0.45, "mode": "train", "seed": 12},
+                         [close("out")], "hidden", "a (4, 3, 6) input, seed 12"),
         _dropout_backward("seeded", x, dout, {"p": 0.7, "mode": "train", "seed": 3}, "public",
                           "train mode: dx = dout * mask"),
-        _dropout_backward("test-mode", x, dout, {"p": 0.7, "mode": "test"}, "hidden",
+        _dropout_backward("test-mode", xh, douth, {"p": 0.7, "mode": "test"}, "hidden",
                           "test mode: dx = dout"),
-        _dropout_backward("float32", x32, dout.astype(np.float32),
-                          {"p": 0.4, "mode": "train", "seed": 6}, "hidden",
-                          "float32 inputs: the gradient stays float32", F32),
+        _dropout_backward("float32", x32, dout32, {"p": 0.4, "mode": "train", "seed": 6},
+                          "hidden", "float32 inputs: the gradient stays float32", F32),
+        _dropout_backward("images", images, dout_images,
+                          {"p": 0.55, "mode": "train", "seed": 13}, "hidden",
+                          "images (6, 3, 5, 4): dx = dout * mask, mask of x's shape"),
+        _dropout_backward("3d", cube, dout_cube, {"p": 0.8, "mode": "train", "seed": 14},
+                          "hidden", "a (4, 3, 6) input"),
         numeric_gradient_case(
             id="dropout_backward/numeric-gradient", function="regularization.dropout_backward",
             forward="regularization.dropout_forward",
@@ -538,6 +612,7 @@ def penalty_cases() -> list[Case]:
     W = rng.standard_normal((4, 6))
     W3 = rng.standard_normal((3, 2, 5))
     Wz = _with_zeros(701, (6, 3))
+    W32 = _rng(702).standard_normal((5, 4)).astype(np.float32)
     cases = []
     for name in ("l2_regularization", "l1_regularization"):
         cases += [
@@ -545,7 +620,7 @@ def penalty_cases() -> list[Case]:
             _penalty(name, "3d-weights", W3, 2.5, "public", "W of shape (3, 2, 5), reg 2.5"),
             _penalty(name, "exact-zeros", Wz, 0.3, "hidden",
                      "W with exact zeros" + (": sign(0) = 0" if name[1] == "1" else "")),
-            _penalty(name, "float32", W.astype(np.float32), 0.05, "hidden",
+            _penalty(name, "float32", W32, 0.05, "hidden",
                      "float32 W: dW stays float32", F32),
         ]
     return cases
@@ -615,6 +690,10 @@ def augmentation_cases() -> list[Case]:
     crop_many, crop32 = _images(902, (500, 1, 6, 7)), _images(903, (300, 2, 4, 5), np.float32)
     shifted = _images(904, (400, 2, 6, 5), offsets=True)
     flat = _images(905, (60, 3, 8, 8), offsets=True)
+    # Hidden cases take images of their own: none is a public case's, cast or sliced.
+    many_h, few_h = _images(910, (400, 2, 5, 6)), _images(911, (6, 3, 4, 4))
+    crop_h = _images(912, (500, 1, 6, 7))
+    shifted_h = _images(914, (400, 2, 6, 5), offsets=True)
 
     def flip(p):
         return prop("out", "flipped", x=ref("x"), p=p)
@@ -631,20 +710,20 @@ def augmentation_cases() -> list[Case]:
     return [
         _augment("random_horizontal_flip", "default-p", many, {}, flip(0.5), "public",
                  "400 images, p = 0.5: each is itself or mirrored along W, about half flipped"),
-        _augment("random_horizontal_flip", "p-0.2", many, {"p": 0.2}, flip(0.2), "hidden",
+        _augment("random_horizontal_flip", "p-0.2", many_h, {"p": 0.2}, flip(0.2), "hidden",
                  "p = 0.2 is the probability of flipping, drawn independently per image"),
-        _augment("random_horizontal_flip", "never", few, {"p": 0.0}, flip(0.0), "hidden",
+        _augment("random_horizontal_flip", "never", few_h, {"p": 0.0}, flip(0.0), "hidden",
                  "p = 0: no image is flipped"),
         _augment("random_horizontal_flip", "always", few, {"p": 1.0}, flip(1.0), "public",
                  "p = 1: every image is mirrored along W (the last axis)"),
-        _augment("random_horizontal_flip", "float32", many.astype(np.float32), {"p": 0.7},
+        _augment("random_horizontal_flip", "float32", many_h.astype(np.float32), {"p": 0.7},
                  flip(0.7), "hidden", "float32 images stay float32"),
         _augment("random_crop", "default-padding", crop_many, {}, crop(2), "public",
                  "500 images (1, 6, 7), padding 2: each a window of the zero-padded image, "
                  "all 25 offsets used"),
-        _augment("random_crop", "padding-1", crop_many, {"padding": 1}, crop(1), "hidden",
+        _augment("random_crop", "padding-1", crop_h, {"padding": 1}, crop(1), "hidden",
                  "padding 1: offsets 0, 1, 2 in both directions, independently per image"),
-        _augment("random_crop", "no-padding", few, {"padding": 0}, crop(0), "hidden",
+        _augment("random_crop", "no-padding", few_h, {"padding": 0}, crop(0), "hidden",
                  "padding 0: the output equals the input"),
         _augment("random_crop", "float32", crop32, {"padding": 1}, crop(1), "hidden",
                  "float32 images (2, 4, 5) stay float32"),
@@ -652,21 +731,21 @@ def augmentation_cases() -> list[Case]:
                  "public", "six images, padding 3: each a window of its own padded image"),
         _augment("random_contrast", "default-range", shifted, {}, contrast(0.8, 1.2),
                  "public", "400 images with different means: each keeps its own mean"),
-        _augment("random_contrast", "wide-range", shifted, {"low": 0.2, "high": 3.0},
+        _augment("random_contrast", "wide-range", shifted_h, {"low": 0.2, "high": 3.0},
                  contrast(0.2, 3.0), "hidden",
                  "factors drawn uniformly from [0.2, 3.0], one per image"),
         _augment("random_contrast", "fixed-factor", flat, {"low": 1.5, "high": 1.5},
                  contrast(1.5, 1.5), "public", "low = high = 1.5: every image scaled by 1.5"),
-        _augment("random_contrast", "float32", shifted.astype(np.float32),
+        _augment("random_contrast", "float32", shifted_h.astype(np.float32),
                  {"low": 0.5, "high": 1.5}, contrast(0.5, 1.5), "hidden",
                  "float32 images stay float32"),
         _augment("add_gaussian_noise", "default-std", many, {}, noise(0.1), "public",
                  "std 0.1: noise with mean 0 and standard deviation 0.1"),
-        _augment("add_gaussian_noise", "std-0.5", crop_many, {"std": 0.5}, noise(0.5),
+        _augment("add_gaussian_noise", "std-0.5", crop_h, {"std": 0.5}, noise(0.5),
                  "hidden", "std 0.5: the variance is std ** 2, independent per pixel"),
         _augment("add_gaussian_noise", "zero-std", few, {"std": 0.0}, noise(0.0), "public",
                  "std 0: the output equals the input"),
-        _augment("add_gaussian_noise", "float32", many.astype(np.float32), {"std": 0.2},
+        _augment("add_gaussian_noise", "float32", many_h.astype(np.float32), {"std": 0.2},
                  noise(0.2), "hidden", "float32 images stay float32"),
     ]
 
@@ -738,24 +817,38 @@ EXTRA = {  # a hidden case each, for the hyper-parameters the other cases leave 
 
 
 def _optim_case(rule, id, steps_count, config, vis, desc, seed, shape=(4, 5),
-                grad_scale=1.0, dtype=np.float64, tol=None, defaults=False) -> Case:
-    """`steps_count` calls with the config threaded through; checks the last weights."""
+                grad_scale=1.0, dtype=np.float64, tol=None, defaults=False,
+                changes=None) -> Case:
+    """`steps_count` calls with the config threaded through; checks the last weights.
+
+    `changes` maps a call's index to config entries set just before it (a learning rate
+    changed by a schedule). After each call the worker copies the config (`state1`, ...):
+    when the last weights are wrong, the diagnosis finds the first call and piece of
+    state that differ, and the known mistake that explains them (diagnoses.py).
+    """
     rng = _rng(seed)
     inputs = {"w0": rng.standard_normal(shape).astype(dtype), "config0": config}
-    steps = []
+    steps, changes = [], changes or {}
     for k in range(steps_count):
         scale = grad_scale * rng.uniform(0.2, 2.0)
         inputs[f"dw{k}"] = (scale * rng.standard_normal(shape)).astype(dtype)
+        for key, value in changes.get(k, {}).items():
+            steps.append(call(f"config{k}.__setitem__", key, value))
         steps.append(call(f"optim.{rule}", ref(f"w{k}"), ref(f"dw{k}"), ref(f"config{k}"),
                           assign=[f"w{k + 1}", f"config{k + 1}"]))
+        steps.append(call("probe.snapshot", ref(f"config{k + 1}"), assign=f"state{k + 1}"))
     last = f"w{steps_count}"
     checks = [close(last, **(tol or {}))]
     if defaults:
         values, state = OPTIM_DEFAULTS[rule]
         checks.append(prop(f"config{steps_count}", "config_defaults", defaults=values,
                            state=state))
+    traced = tuple(n for k in range(1, steps_count + 1) for n in (f"w{k}", f"state{k}"))
+    diagnosis = Diagnosis("optimizer", traced, {
+        "rule": rule, "steps": steps_count, "changes": {str(k): v for k, v in changes.items()},
+        **(tol or {})})
     return Case(id=f"{rule}/{id}", function=f"optim.{rule}", inputs=inputs, steps=steps,
-                checks=checks, visibility=vis, description=desc)
+                checks=checks, visibility=vis, description=desc, diagnosis=diagnosis)
 
 
 def optimizer_cases() -> list[Case]:
@@ -786,7 +879,45 @@ def optimizer_cases() -> list[Case]:
         if rule in EXTRA:
             id, config, desc = EXTRA[rule]
             cases.append(_optim_case(rule, id, 10, config, "hidden", desc, seed + 5))
+        cases += [
+            _optim_case(rule, "any-shape", 4, dict(CUSTOM[rule]), "hidden",
+                        "weights of shape (3, 2, 4) and then (7,): any shape works",
+                        seed + 6, shape=(3, 2, 4) if k % 2 else (7,)),
+            _optim_case(rule, "resumed-state", 3, _resumed(rule, seed + 7), "hidden",
+                        "a config that already holds state (a resumed run): the rule "
+                        "continues from it instead of starting afresh", seed + 7),
+        ]
+        if rule in SCHEDULED:
+            key, values = SCHEDULED[rule]
+            cases.append(_optim_case(
+                rule, "changing-" + key.replace("_", "-"), 8, dict(CUSTOM[rule]), "hidden",
+                f"{key} changed between calls (as a schedule does): each call uses the "
+                f"current {key}", seed + 8, changes={3: {key: values[0]}, 6: {key: values[1]}}))
     return cases
+
+
+SCHEDULED = {  # rules whose step must follow a hyper-parameter changed between calls
+    "sgd": ("learning_rate", (0.02, 0.2)),
+    "sgd_momentum": ("learning_rate", (0.2, 0.01)),
+    "nesterov_momentum": ("learning_rate", (0.2, 0.01)),
+    "adam": ("learning_rate", (0.05, 0.002)),
+    "adamw": ("schedule_multiplier", (0.1, 1.0)),
+}
+
+
+def _resumed(rule: str, seed: int) -> dict:
+    """CUSTOM[rule] plus the state a few earlier calls would have left (shape (4, 5))."""
+    rng = _rng(seed + 100)
+    config = dict(CUSTOM[rule])
+    shape = (4, 5)
+    for key in OPTIM_DEFAULTS[rule][1]:
+        if key == "t":
+            config["t"] = 6
+        elif key in ("v", "grad_squared"):
+            config[key] = rng.uniform(0.1, 2.0, shape)
+        else:
+            config[key] = rng.standard_normal(shape)
+    return config
 
 
 # ----------------------------------------------------------------------------- schedules
@@ -866,9 +997,14 @@ def preprocessing_cases() -> list[Case]:
     small = rng.normal(1, 2, (3, 4))
     constant = table.copy()
     constant[:, 2] = 4.0
-    f32 = imgs.astype(np.float32)
     mean_img, mean_ch = imgs.mean(axis=0), imgs.mean(axis=(0, 2, 3)).reshape(3, 1, 1)
     mu, sd = table.mean(axis=0), table.std(axis=0)
+    # Hidden cases draw their own data: none is a public array cast, sliced or scaled.
+    hidden = _rng(1150)
+    imgs_h = hidden.normal(-2, 3, (12, 3, 4, 5))
+    table_h, table_test_h = hidden.normal(1, 4, (25, 6)), hidden.normal(3, 0.7, (9, 6))
+    f32 = hidden.normal(2, 1.5, (8, 3, 4, 5)).astype(np.float32)
+    mu_h, sd_h = table_h.mean(axis=0), table_h.std(axis=0)
 
     def fit_center(id, X, per_channel, vis, desc, tol=None):
         kwargs = {"per_channel": per_channel} if per_channel is not None else {}
@@ -885,35 +1021,38 @@ def preprocessing_cases() -> list[Case]:
         fit_center("mean-image", imgs, None, "public", "(10, 3, 4, 5): the mean image (3, 4, 5)"),
         fit_center("per-channel", imgs, True, "public",
                    "per_channel: one mean per channel, shape (3, 1, 1)"),
-        fit_center("table", table, False, "hidden", "(20, 6) data: one mean per feature"),
+        fit_center("table", table_h, False, "hidden", "(25, 6) data: one mean per feature"),
         fit_center("float32-per-channel", f32, True, "hidden",
                    "float32 images: the mean stays float32", F32),
         apply("apply_center", "mean-image", {"X": imgs_test, "mean": mean_img}, "public",
               "test images minus the TRAINING mean image"),
         apply("apply_center", "per-channel", {"X": imgs_test, "mean": mean_ch}, "public",
               "a (3, 1, 1) per-channel mean broadcast over (4, 3, 4, 5)"),
-        apply("apply_center", "table", {"X": table_test, "mean": mu}, "hidden",
-              "(7, 6) rows minus the (6,) training mean"),
-        apply("apply_center", "float32", {"X": f32, "mean": mean_img.astype(np.float32)},
+        apply("apply_center", "table", {"X": table_test_h, "mean": mu_h}, "hidden",
+              "(9, 6) rows minus the (6,) training mean"),
+        apply("apply_center", "float32", {"X": f32, "mean": f32.mean(axis=0)},
               "hidden", "float32 data stays float32", F32),
         fit_std("table", table, "public", "(20, 6): per-feature mean and population std"),
         fit_std("constant-feature", constant, "public",
                 "a constant feature gets std 1 (no division by zero later)"),
         fit_std("three-samples", small, "hidden",
                 "three samples: the population std (divide by N, not N - 1)"),
-        fit_std("images", imgs, "hidden", "(10, 3, 4, 5): one statistic per pixel and channel"),
-        fit_std("float32", table.astype(np.float32), "hidden",
+        fit_std("images", imgs_h, "hidden", "(12, 3, 4, 5): one statistic per pixel and channel"),
+        fit_std("float32", table_h.astype(np.float32), "hidden",
                 "float32 data: mean and std stay float32", F32),
+        _prep("fit_standardize", "custom-eps", {"X": table_h * [1, 0.01, 1, 0.2, 1, 1]}, ["X"],
+              {"eps": 0.5}, ["mean", "std"], "hidden",
+              "eps = 0.5: every feature whose std is below eps gets std 1"),
         apply("apply_standardize", "table", {"X": table_test, "mean": mu, "std": sd},
               "public", "test rows with the TRAINING mean and std"),
         apply("apply_standardize", "images",
               {"X": imgs_test, "mean": imgs.mean(axis=0), "std": imgs.std(axis=0)},
               "public", "images (4, 3, 4, 5) with per-pixel statistics"),
-        apply("apply_standardize", "one-row", {"X": table_test[:1], "mean": mu, "std": sd},
+        apply("apply_standardize", "one-row", {"X": table_test_h[:1], "mean": mu_h, "std": sd_h},
               "hidden", "a single row (1, 6)"),
         apply("apply_standardize", "float32",
-              {"X": table_test.astype(np.float32), "mean": mu.astype(np.float32),
-               "std": sd.astype(np.float32)}, "hidden", "float32 data stays float32", F32),
+              {"X": table_test_h.astype(np.float32), "mean": mu_h.astype(np.float32),
+               "std": sd_h.astype(np.float32)}, "hidden", "float32 data stays float32", F32),
     ]
 
 
@@ -969,9 +1108,33 @@ def _digits(seed: int) -> dict:
     return _reference("data").load_digits(seed=seed, dtype=np.float32)
 
 
-def _lazy_prop(value: str, fn: str, params, label: str | None = None) -> Check:
-    """`prop` whose parameters (held-out labels, say) `params()` makes when first judged."""
-    return Check(value=value, kind="property", fn=fn, params=LazyInputs(params), label=label)
+def _lazy_prop(value: str, fn: str, params, label: str | None = None,
+               returned: tuple[str, ...] = ()) -> Check:
+    """`prop` whose parameters (held-out labels, say) `params()` makes when first judged;
+    `returned` names the worker values among them (`got(...)`)."""
+    return Check(value=value, kind="property", fn=fn, params=LazyInputs(params, returned),
+                 label=label)
+
+
+# Steps after training: the model's weights replaced by a fresh model's, then predict
+# again. Predictions that do not change were not computed with the model (a lookup of
+# the public digits, a nearest-neighbour search): no accuracy points for them.
+def _fresh_weights_steps(X: str) -> list[Step]:
+    return [_make("fresh"), call("fresh.state_dict", assign="fresh_state"),
+            call("model.load_state_dict", ref("fresh_state")),
+            call("torch_tasks.predict", ref("model"), ref(X), assign="pred_fresh")]
+
+
+def _trained_accuracy(threshold: float, trained: bool, label: str) -> Check:
+    """Held-out accuracy >= threshold of predictions that depend on the weights (and,
+    with `trained`, of a model whose weights training changed)."""
+    def params():
+        extra = {"before": got("state_before"), "after": got("state_after")} if trained else {}
+        return {"labels": _digits(HIDDEN_SPLIT)["y_test"], "threshold": threshold,
+                "fresh": got("pred_fresh"), **extra}
+    returned = ("pred_fresh", "state_before", "state_after") if trained else ("pred_fresh",)
+    return _lazy_prop("pred", "model_accuracy_at_least", params, label=label,
+                      returned=returned)
 
 
 # ----------------------------------------------------------------------------- torch_tasks
@@ -1068,15 +1231,15 @@ def _accuracy_case(id, thresholds, desc, flatten=False, **kwargs) -> Case:
                       for k, v in inputs.items()}
         return inputs
 
-    checks = [_lazy_prop("pred", "accuracy_at_least", label=f"accuracy >= {t:.0%}",
-                         params=lambda t=t: {"labels": _digits(HIDDEN_SPLIT)["y_test"],
-                                             "threshold": t})
-              for t in thresholds]
+    checks = [_trained_accuracy(t, True, f"accuracy >= {t:.0%}") for t in thresholds]
     return Case(
         id=f"train/{id}", function="torch_tasks.train", inputs=LazyInputs(make_inputs),
-        steps=[_make(), _train("model", "history", **kwargs),
+        steps=[_make(), call("probe.state_arrays", ref("model"), assign="state_before"),
+               _train("model", "history", **kwargs),
+               call("probe.state_arrays", ref("model"), assign="state_after"),
                call("torch_tasks.predict", ref("model"), ref("X_test"), assign="pred"),
-               call("probe.torch_device", assign="device")],
+               call("probe.torch_device", assign="device"),
+               *_fresh_weights_steps("X_test")],
         checks=[*checks, record("device", "_device_note")], visibility="hidden",
         seconds=TORCH_SECONDS, partial=True, description=desc)
 
@@ -1133,13 +1296,12 @@ def torch_predict_cases() -> list[Case]:
     steps = [_make(), _train("model", "history", epochs=2, device="cpu"),
              call("torch_tasks.predict", ref("model"), ref("X_test"), assign="pred"),
              call("torch_tasks.predict", ref("model"), ref("X_flat"), assign="pred_flat"),
-             call("numpy.stack", [ref("pred"), ref("pred_flat")], assign="pair")]
+             call("numpy.stack", [ref("pred"), ref("pred_flat")], assign="pair"),
+             *_fresh_weights_steps("X_test")]
     trained = Case(
         id="predict/after-training", function="torch_tasks.predict",
         inputs=LazyInputs(_trained_inputs), steps=steps,
-        checks=[_lazy_prop("pred", "accuracy_at_least",
-                           lambda: {"labels": _digits(HIDDEN_SPLIT)["y_test"],
-                                    "threshold": 0.5}),
+        checks=[_trained_accuracy(0.5, False, None),
                 prop("pair", "same_predictions",
                      hint="images (N, 1, 8, 8) and the same images flattened to (N, 64) must "
                           "give the same labels (in eval mode: no dropout)")],
@@ -1169,7 +1331,7 @@ def _params(seed, shapes=None, dtype=np.float64) -> dict:
 def _curve_case(name, id, names, t, vis, desc, shapes=None, dtype=np.float64, seed=0):
     """Case `name`/`id`: the point at t, key by key against the reference; inputs unchanged."""
     shapes = shapes or MLP_SHAPES
-    inputs = {n: _params(seed + k, shapes, dtype) for k, n in enumerate(names)}
+    inputs = {n: _params(10 * seed + k, shapes, dtype) for k, n in enumerate(names)}
     steps = [call(f"mode_connectivity.{name}", *[ref(n) for n in names], t, assign="point")]
     steps += [call("point.get", key, assign=f"point_{key}") for key in shapes]
     tol = F32 if dtype == np.float32 else {}

@@ -123,13 +123,17 @@ def dropout_train(got, x, p):
     if not np.allclose(out[kept], x[kept] / p, rtol=1e-4, atol=0):
         if np.allclose(out[kept], x[kept], rtol=1e-4, atol=0):
             return "the kept units are not scaled by 1 / p (inverted dropout)"
+        if p < 1 and np.allclose(out[kept], x[kept] / (1 - p), rtol=1e-4, atol=0):
+            return (f"the kept units are scaled by 1 / (1 - p) and {float(kept.mean()):.1%} "
+                    f"were kept for p = {p}: that is p taken as the probability of DROPPING "
+                    "a unit; p is the probability of KEEPING a unit (mask = (u < p) / p)")
         return "the output is not x times a mask of zeros and 1 / p"
     fraction = float(kept.mean())
     if abs(fraction - p) <= _tolerance(p, kept.size):
         return None
     if abs(fraction - (1 - p)) <= _tolerance(p, kept.size):
-        return (f"{fraction:.1%} of the units were kept for p = {p}: p is the probability "
-                "of KEEPING a unit")
+        return (f"{fraction:.1%} of the units were kept for p = {p}: that is p taken as the "
+                "probability of DROPPING a unit; p is the probability of KEEPING a unit")
     return f"{fraction:.1%} of the units were kept; with p = {p} about {p:.0%} should be"
 
 
@@ -430,7 +434,7 @@ def int_labels(got, n, num_classes):
     return None
 
 
-def accuracy_at_least(got, labels, threshold):
+def _accuracy_at_least(got, labels, threshold):
     """Integer predictions of shape labels.shape agree with `labels` on >= `threshold`."""
     labels = np.asarray(labels)
     arr, why = _labels(got, len(labels))
@@ -443,6 +447,46 @@ def accuracy_at_least(got, labels, threshold):
     if len(np.unique(arr)) == 1:
         message += f" (every prediction is class {arr[0]}: did the model train?)"
     return message
+
+
+def _linear_weights(state) -> list:
+    """The 2-D floating arrays (Linear weights) of a state dict of arrays, in order."""
+    if not isinstance(state, dict):
+        return []
+    return [v for v in state.values()
+            if isinstance(v, np.ndarray) and v.ndim == 2 and v.dtype.kind == "f"]
+
+
+def model_accuracy_at_least(got, labels, threshold, fresh, before=None, after=None):
+    """_accuracy_at_least, for predictions made with the trained model's weights.
+
+    `fresh` are the predictions for the same inputs after the model's weights were
+    replaced by a fresh model's: a predict that uses the model changes most of them (a
+    lookup or a nearest-neighbour search changes none). With `before` and `after` (the
+    model's state before and after train), training must have changed its weights.
+    """
+    labels = np.asarray(labels)
+    arr, why = _labels(got, len(labels))
+    why = why or _accuracy_at_least(arr, labels, threshold)
+    if why:
+        return why
+    if before is not None or after is not None:
+        old, new = _linear_weights(before), _linear_weights(after)
+        if not new:
+            return "the trained model has no Linear weights to check"
+        if len(old) == len(new) and all(a.shape == b.shape and np.array_equal(a, b)
+                                        for a, b in zip(old, new, strict=True)):
+            return ("train left every weight of the model as it was: it must update the "
+                    "model it is given (no accuracy points for an untrained model)")
+    if isinstance(fresh, np.ndarray) and fresh.shape == arr.shape:
+        same = float(np.mean(fresh == arr))
+        if same >= 0.9:
+            return (f"{same:.0%} of the predictions stay the same when the model's weights "
+                    "are replaced by a fresh model's: predict must compute them with the "
+                    "model (no accuracy points for predictions that ignore it)")
+    elif fresh is not None:
+        return f"predictions with fresh weights: {_crossing(fresh)}"
+    return None
 
 
 def same_predictions(got, hint):

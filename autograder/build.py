@@ -228,6 +228,10 @@ def stage_autograder(a: asg.Assignment, dst: Path, config: dict | None = None,
     checked by `gradescope.otter_config`, which raises ConfigError), the instructor's plugin
     modules (looked up in `plugin_path` first), framework, assignment, oracle."""
     otter = gradescope.otter_config(config)
+    unknown = set(gradescope.plugin_options(otter).questions or ()) - {q.id for q in a.questions}
+    if unknown:
+        raise gradescope.ConfigError(f"{otter_plugin.PLUGIN}: questions: no question "
+                                     f"{', '.join(sorted(unknown))} in {a.name}")
     plugins = gradescope.plugin_sources(otter, plugin_path)
     gradescope.stage_files(dst, otter, grading_requirements(), constraints_text(), plugins)
     copy_framework(dst / "autograder")

@@ -24,9 +24,11 @@ calls, in order:
   results.json with `GradingResults.to_gradescope_dict` and runs the next plugins (an
   instructor's own, e.g. `otter.plugins.builtin.RateLimiting`).
 
-Options (the plugin's entry in `plugins`): ``isolation`` ("auto", "bwrap", "user") and
+Options (the plugin's entry in `plugins`): ``isolation`` ("auto", "bwrap", "user"),
 ``grading_seconds`` (default 540: no case starts later than the longest case's limit and
-30 s before it; `run_autograder` kills everything at ``grading_seconds + 50``).
+30 s before it; `run_autograder` kills everything at ``grading_seconds + 50``) and
+``questions`` (grade only these question ids, e.g. to try the autograder on part of the
+assignment; default all).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class PluginOptions:
 
     isolation: str = "auto"
     grading_seconds: float = 540.0
+    questions: tuple[str, ...] | None = None
 
     @classmethod
     def from_dict(cls, data: dict | None) -> PluginOptions:
@@ -65,6 +68,11 @@ class PluginOptions:
         if unknown:
             raise ValueError(f"{PLUGIN} has no option {', '.join(unknown)} "
                              f"(it takes {', '.join(sorted(known))})")
+        if data.get("questions") is not None:
+            questions = data["questions"]
+            if not isinstance(questions, list) or not all(isinstance(q, str) for q in questions):
+                raise ValueError("questions must be a list of question ids")
+            data = {**data, "questions": tuple(questions)}
         options = cls(**data)
         if options.isolation not in ISOLATIONS:
             raise ValueError(f"isolation must be one of {', '.join(ISOLATIONS)}")
@@ -140,7 +148,7 @@ def grade_upload(root: Path, upload: Path, options: PluginOptions, seed: int | N
 
     a = budgeted(asg.load(root / "source" / "assignment"), options, seed, elapsed)
     result = grade_one(a, upload, "submission", Oracle(a.solutions),
-                       GradeOptions(isolation=options.isolation))
+                       GradeOptions(isolation=options.isolation, questions=options.questions))
     if result.status == "grader-error":
         raise GraderError(result.message)
     return result

@@ -105,12 +105,14 @@ def ours(entry: os.DirEntry, source: Path) -> bool:
 
 
 def stash_upload(root: Path, keep_ours: bool = True) -> Path:
-    """Move the student's files from `root/submission` to `root/UPLOAD` (mode 0700, made
-    here); with `keep_ours`, this autograder's files that Otter copied in stay.
+    """Move the student's files from `root/submission` to `root/UPLOAD/submission` (in a
+    folder of mode 0700, made here; "submission" is the name messages show); with
+    `keep_ours`, this autograder's files that Otter copied in stay.
 
     Renames only, never following a link: nothing of the student's is read."""
-    upload = root / UPLOAD
-    upload.mkdir(mode=0o700)
+    (root / UPLOAD).mkdir(mode=0o700)
+    upload = root / UPLOAD / "submission"
+    upload.mkdir()
     with os.scandir(root / "submission") as entries:
         for entry in list(entries):
             if not (keep_ours and ours(entry, root / "source")):
@@ -188,7 +190,8 @@ class SandboxGrader(AbstractOtterPlugin):
         from autograder import otter_tests
 
         try:
-            self.result = grade_upload(self.root, self.root / UPLOAD, self.options, self.seed,
+            self.result = grade_upload(self.root, self.root / UPLOAD / "submission",
+                                       self.options, self.seed,
                                        time.monotonic() - self.started)
         except Exception as exc:  # noqa: BLE001 - Otter writes "Autograder Failed" for it
             results.clear_results()

@@ -110,10 +110,6 @@ def _not_a_zip(dest: Path, a):
     (dest / "submission.zip").write_bytes(b"this is not a zip archive\n" * 20)
 
 
-def _empty(dest: Path, a):
-    pass
-
-
 def _relu_at_zero(dest: Path, a):
     _reference(dest, a)
     with open(dest / a.package / "activations.py", "a") as handle:
@@ -144,7 +140,6 @@ TINY_SUBMISSIONS = [
     ("one-folder-down-with-notebooks", _one_folder_down_with_notebooks, 6),
     ("loose-modules", _loose_modules, 6),
     ("not-a-zip", _not_a_zip, 0),
-    ("empty", _empty, 0),
 ]
 
 
@@ -159,7 +154,8 @@ def _make_all(folder: Path, a, table) -> Path:
 def _grade_cli(subs: Path, assignment: Path, out: Path) -> Path:
     cmd = [sys.executable, "-m", "autograder.cli", "grade", str(subs), "-o", str(out),
            "--assignment", str(assignment), "--workers", "2", "--quiet"]
-    subprocess.run(cmd, check=True, cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     return out
 
 
@@ -223,6 +219,12 @@ def graded_scores(results: dict) -> dict[str, float]:
     return {t["name"]: t["score"] for t in results["tests"] if "max_score" in t}
 
 
+def layout(results: dict) -> list[tuple]:
+    """The tests of a results.json without their output (which names the submission)."""
+    keys = ("name", "score", "max_score", "visibility", "status")
+    return [tuple(t.get(k) for k in keys) for t in results["tests"]]
+
+
 def grade_scores(grade_dir: Path) -> dict[str, float]:
     data = json.loads((grade_dir / "grade.json").read_text())
     return {f["name"]: f["score"] for q in data["questions"] for f in q["functions"]}
@@ -257,6 +259,26 @@ def root(tmp_path, tiny_zip):
     return unpack(tiny_zip, tmp_path / "autograder")
 
 
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, tiny_zip, tiny_subs):
+    """Each tiny submission graded once by `otter run` and once by `run_autograder` (on one
+    Gradescope-shaped root with the zip's own config): {sid: (otter's, run_autograder's)}."""
+    work = tmp_path_factory.mktemp("graded")
+    shared = unpack(tiny_zip, work / "autograder")
+    cache = {}
+
+    def get(sid: str) -> tuple[dict, dict]:
+        if sid not in cache:
+            upload = zip_folder(tiny_subs / sid, work / f"{sid}.zip")
+            cache[sid] = (otter_run(tiny_zip, upload, work),
+                          run_autograder(shared, tiny_subs / sid))
+            for name in ("source", "results", "upload"):
+                assert (shared / name).stat().st_mode & 0o777 == 0o700
+        return cache[sid]
+
+    return get
+
+
 # ----------------------------------------------------------------------------- the zip
 def test_the_zip_has_otters_layout_and_nothing_secret_where_otter_copies(tiny_zip, tmp_path):
     with zipfile.ZipFile(tiny_zip) as zf:
@@ -278,20 +300,16 @@ def test_the_zip_has_otters_layout_and_nothing_secret_where_otter_copies(tiny_zi
 
 @pytest.mark.parametrize("sid,make,total", TINY_SUBMISSIONS,
                          ids=[s[0] for s in TINY_SUBMISSIONS])
-def test_otter_run_equals_run_autograder_and_autograder_grade(root, tiny_zip, tiny_subs,
-                                                              tiny_grades, tmp_path, sid,
-                                                              make, total):
-    otter = otter_run(tiny_zip, zip_folder(tiny_subs / sid, tmp_path / f"{sid}.zip"), tmp_path)
-    gradescope_run = run_autograder(root, tiny_subs / sid)
+def test_otter_run_equals_run_autograder_and_autograder_grade(graded, tiny_grades, sid, make,
+                                                              total):
+    otter, gradescope_run = graded(sid)
     assert otter["tests"] == gradescope_run["tests"]
     assert graded_scores(otter) == grade_scores(tiny_grades / sid)
     assert sum(graded_scores(otter).values()) == total
     assert otter["tests"][0]["name"] == "Public Tests"
     assert f"Total Score: {total:.3f} / 6.000" in otter["_stdout"]
-    for name in ("source", "results", "upload"):
-        assert (root / name).stat().st_mode & 0o777 == 0o700
     batch = json.loads((tiny_grades / sid / "results.json").read_text())
-    assert batch["tests"] == gradescope_run["tests"]  # a TA sees what the student sees
+    assert layout(batch) == layout(gradescope_run)  # a TA sees what the student sees
 
 
 def test_otter_run_takes_a_students_zip_as_it_is(tiny_zip, tiny_subs, tmp_path):
@@ -299,22 +317,22 @@ def test_otter_run_takes_a_students_zip_as_it_is(tiny_zip, tiny_subs, tmp_path):
     assert sum(graded_scores(otter_run(tiny_zip, upload, tmp_path)).values()) == 6
 
 
-def test_broken_submissions_say_why_in_visible_output(root, tiny_subs):
-    results = run_autograder(root, tiny_subs / "not-a-zip")
-    public = results["tests"][0]
-    assert public["visibility"] == "visible" and public["status"] == "failed"
-    assert "could not be graded (bad-archive)" in public["output"]
-    assert "could not be graded" in results["output"]
-    syntax = run_autograder(root, tiny_subs / "syntax-error")
-    assert "SyntaxError" in syntax["tests"][0]["output"]
+def test_broken_submissions_say_why_in_visible_output(graded):
+    for results in graded("not-a-zip"):
+        public = results["tests"][0]
+        assert public["visibility"] == "visible" and public["status"] == "failed"
+        assert "could not be graded (bad-archive)" in public["output"]
+        assert "could not be graded" in results["output"]
+    for results in graded("syntax-error"):
+        assert "SyntaxError" in results["tests"][0]["output"]
 
 
-def test_hidden_case_output_never_shows_in_the_public_summary(root, tiny_subs):
-    results = run_autograder(root, tiny_subs / "dtype-and-factor-mistakes")
-    public = results["tests"][0]["output"]
-    assert "square/float32" not in public  # hidden cases stay out of the public summary
-    forward = next(t for t in results["tests"] if t["name"] == "ops.square_forward")
-    assert forward["visibility"] == "hidden" and "square/float32" in forward["output"]
+def test_hidden_case_output_never_shows_in_the_public_summary(graded):
+    for results in graded("dtype-and-factor-mistakes"):
+        public = results["tests"][0]["output"]
+        assert "square/float32" not in public  # hidden cases stay out of the public summary
+        forward = next(t for t in results["tests"] if t["name"] == "ops.square_forward")
+        assert forward["visibility"] == "hidden" and "square/float32" in forward["output"]
 
 
 # ----------------------------------------------------------------------------- trust
@@ -376,9 +394,9 @@ def test_otter_config_reaches_otter_on_gradescope(root, tiny_subs):
     assert {t["visibility"] for t in results["tests"] if "max_score" in t} == {"after_published"}
 
 
-# The worker seeds NumPy with 0 before every case anyway (the same grade on every run);
-# Otter's `seed` replaces that 0.
-@pytest.mark.parametrize("seed,points", [(None, 2), (1, 0)], ids=["no-seed-means-0", "seed-1"])
+# The worker seeds NumPy with 0 before every case anyway (the same grade on every run: the
+# reference's Counter scores 2); Otter's `seed` replaces that 0.
+@pytest.mark.parametrize("seed,points", [(1, 0)], ids=["seed-1"])
 def test_seed_seeds_numpy_before_every_case(root, tmp_path, tiny, seed, points):
     _reference(tmp_path / "sub", tiny)
     with open(tmp_path / "sub" / tiny.package / "ops.py", "a") as handle:
@@ -451,13 +469,9 @@ def stamped_zip(tmp_path_factory, tiny):
     return folder / "autograder.zip"
 
 
-@pytest.mark.parametrize("how", ["otter-run", "run_autograder"])
-def test_an_instructors_plugin_listed_in_the_config_runs(stamped_zip, tiny_subs, tmp_path, how):
-    if how == "otter-run":
-        upload = zip_folder(tiny_subs / "reference", tmp_path / "reference.zip")
-        results = otter_run(stamped_zip, upload, tmp_path)
-    else:
-        results = run_autograder(unpack(stamped_zip, tmp_path / "ag"), tiny_subs / "reference")
+def test_an_instructors_plugin_listed_in_the_config_runs(stamped_zip, tiny_subs, tmp_path):
+    upload = zip_folder(tiny_subs / "reference", tmp_path / "reference.zip")
+    results = otter_run(stamped_zip, upload, tmp_path)
     assert results["output"].endswith("stamped by the course")
     assert graded_scores(results)["ops.Counter"] == 0
     assert graded_scores(results)["ops.square_forward"] == 2
@@ -510,7 +524,7 @@ def square_forward(x):
     import os
     root = "{root}"
     for path in (root + "/source/solutions/tinymath/ops.py", root + "/results/results.json",
-                 root + "/upload/tinymath/ops.py"):
+                 root + "/upload/submission/tinymath/ops.py"):
         try:
             open(path).read()
             raise RuntimeError("READ " + path)
@@ -562,12 +576,12 @@ def test_user_isolation_as_in_gradescopes_container(world_dir, tiny_zip, tmp_pat
 
 # ----------------------------------------------------------------------------- otter format
 def _result(cases: list[tuple[str, bool]], points: float = 4.0,
-            extra_credit: bool = False) -> SubmissionResult:
-    results = [CaseResult(f"f/{vis}{i}", "m.f", vis, ok, "passed" if ok else "failed",
+            extra_credit: bool = False, name: str = "m.f") -> SubmissionResult:
+    results = [CaseResult(f"f/{vis}{i}", name, vis, ok, "passed" if ok else "failed",
                           "" if ok else f"f/{vis}{i}: wrong")
                for i, (vis, ok) in enumerate(cases)]
     score = points * sum(c.passed for c in results) / len(results)
-    function = FunctionResult("m.f", "q", points, score, results)
+    function = FunctionResult(name, "q", points, score, results)
     return SubmissionResult("s", "graded", "", score, 0.0 if extra_credit else points,
                             [QuestionResult("q", "Q", points, score, [function], extra_credit)])
 
@@ -599,7 +613,7 @@ def test_otter_writes_the_results(fid, cases, config, want):
 
 def test_extra_credit_shows_above_the_total():
     regular = _result([("public", True)], points=4.0)
-    bonus = _result([("public", True)], points=2.0, extra_credit=True)
+    bonus = _result([("public", True)], points=2.0, extra_credit=True, name="m.bonus")
     both = SubmissionResult("s", "graded", "", 6.0, 4.0, regular.questions + bonus.questions)
     results = otter_tests.grading_results(both)
     assert (results.total, results.possible) == (6.0, 4.0)
@@ -652,3 +666,47 @@ def test_real_assignment_otter_run_matches_autograder_grade(real_zip, real_grade
     low, high = bounds
     assert low <= round(sum(scores.values()) / every_point, 6) <= high
     assert "Isolation: " in results["output"]
+
+
+# ----------------------------------------------------------------------------- hostile samples
+def _load_make_samples():
+    import importlib.util
+
+    path = ROOT / "samples" / "make_samples.py"
+    spec = importlib.util.spec_from_file_location("make_samples_for_otter", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# Samples of samples/ that attack the grader from inside the worker or the submission's
+# top (numpy.py, json.py there), graded on the 15 points of preprocessing + schedules.
+HOSTILE = ["reader-solutions", "monkeypatch-worker", "forger-files", "numpy-shadow",
+           "zip-symlink"]
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    """(the real assignment's zip grading only the samples' questions, the samples)."""
+    make = _load_make_samples()
+    folder = tmp_path_factory.mktemp("hostile")
+    questions = make.read_overlay(HOSTILE[0])["questions"]
+    assert all(make.read_overlay(n)["questions"] == questions for n in HOSTILE)
+    config = {"plugins": [{otter_plugin.PLUGIN: {"questions": questions}}]}
+    build.stage_autograder(asg.load(REAL), folder / "staged", config)
+    build.write_zip(folder / "staged", folder / "autograder.zip")
+    marker = folder / "marker"
+    paths = make.make_samples(folder / "samples", {"marker": str(marker)}, HOSTILE)
+    return folder / "autograder.zip", dict(zip(HOSTILE, paths, strict=True)), make, marker
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_samples_gain_nothing_through_otter_run(hostile, tmp_path, name):
+    autograder_zip, paths, make, marker = hostile
+    path = paths[name]
+    upload = path if path.suffix == ".zip" else zip_folder(path, tmp_path / f"{name}.zip")
+    results = otter_run(autograder_zip, upload, tmp_path)
+    low, high = make.read_overlay(name)["expect"]["score"]
+    assert low <= sum(graded_scores(results).values()) <= high
+    assert "score" not in results  # nothing forged a total
+    assert not list(marker.parent.glob(marker.name + "*"))

@@ -165,9 +165,10 @@ def plugin_options(config: dict) -> otter_plugin.PluginOptions:
 
 def plugin_sources(config: dict, search: Sequence[Path] = ()) -> dict[str, Path]:
     """The instructor's plugin modules to ship at the zip's top: {top-level name: its file
-    or package folder}. Otter's own (`otter.*`) are installed with Otter. A module is
-    looked up in `search` (e.g. the config file's folder) before `sys.path`; one that
-    cannot be found, or has no such class, is a ConfigError."""
+    or package folder}. Otter's own (`otter.*`) are installed with Otter; any other must
+    be a module or package in one of the `search` folders (the config file's folder, the
+    current one). One that cannot be imported, is found elsewhere, or has no such plugin
+    class is a ConfigError."""
     import sys
 
     _, names = with_our_plugin(config.get("plugins", []))
@@ -185,12 +186,19 @@ def plugin_sources(config: dict, search: Sequence[Path] = ()) -> dict[str, Path]
         sys.path[:0] = added
         try:
             spec = importlib.util.find_spec(top)
+            if spec is None or spec.origin is None:
+                raise ConfigError(f"plugins: {name} cannot be imported (no module {top})")
+            origin = Path(spec.origin)
+            path = origin.parent if origin.name == "__init__.py" else origin
+            if not any(path.is_relative_to(Path(p).resolve()) for p in search):
+                raise ConfigError(f"plugins: {name} is neither Otter's (otter.*) nor a "
+                                  "module beside the config file or in the current folder, "
+                                  "which the zip would ship: it would be missing when grading")
             _import_class(module, cls, name)
         finally:
             for p in added:
                 sys.path.remove(p)
-        origin = Path(spec.origin)
-        shipped[top] = origin.parent if origin.name == "__init__.py" else origin
+        shipped[top] = path
     return shipped
 
 

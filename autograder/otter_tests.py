@@ -13,7 +13,8 @@ extra credit (as `SubmissionResult.max_score`), and `points_possible` / `score_t
 scale from that total, so that extra credit goes above it.
 
 A submission that could not be graded (no package, a broken archive) still lists every
-function, each with one failed case saying why, worth the function's points.
+function, each with one failed case saying why, worth the function's points. A failure
+repeated by the cases after it (one import error, say) is shown in full once per function.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 from otter.test_files import GradingResults, TestCase, TestCaseResult, TestFile
 
 from autograder.grading import CaseResult, FunctionResult, SubmissionResult
+from autograder.results import failure_groups
 
 
 class HarnessTestFile(TestFile):
@@ -38,13 +40,18 @@ class HarnessTestFile(TestFile):
         raise NotImplementedError("harness test files run in the sandbox, not in Otter")
 
 
-def case_message(case: CaseResult) -> str:
-    """What Otter shows under "<case> result:": the failure, partial credit, a note."""
+def case_message(case: CaseResult, same_as: str | None = None) -> str:
+    """What Otter shows under "<case> result:": the failure, partial credit, a note.
+    With `same_as` (a case before it that failed with the same detail: a traceback, an
+    import error), only the failure's first line and a pointer to that case."""
     lines = []
     if not case.passed:
         lines.append("❌ Test case failed" + (f" ({case.fraction:.0%} of its points)"
                                               if case.fraction else ""))
-        lines.append(case.message.strip())
+        message = case.message.strip()
+        if same_as:
+            message = f"{message.splitlines()[0]}\n(the same error as {same_as})"
+        lines.append(message)
     else:
         lines.append("✅ Test case passed")
     if case.note:
@@ -59,8 +66,9 @@ def _cases(f: FunctionResult, extra_credit: bool, why: str) -> list[TestCaseResu
                         None, None)
         return [TestCaseResult(case, f"❌ Not graded: {why}", False)]
     share = 0.0 if extra_credit else f.points / len(f.cases)
+    first = {id(c): g[0].id for g in failure_groups(f.cases) for c in g[1:]}
     return [TestCaseResult(TestCase(c.id, None, c.visibility != "public", share, None, None),
-                           case_message(c), c.passed) for c in f.cases]
+                           case_message(c, first.get(id(c))), c.passed) for c in f.cases]
 
 
 def test_file(f: FunctionResult, extra_credit: bool = False, why: str = "") -> HarnessTestFile:

@@ -56,6 +56,7 @@ OTTER_LAYOUT = ("run_autograder", "setup.sh", "run_otter.py", "otter_config.json
 OTTER_COPIED = {"tests/README.md", f"files/{otter_plugin.PLACEHOLDER}"}
 NOT_FOR_GRADING = {"nbformat", "nbclient", "ipykernel", "dask", "pyyaml"}  # yaml: TAs' exports
 STUDENT_EXTRAS = ["jupyter"]
+NOT_FOR_STUDENTS = {"otter-grader"}  # Gradescope's runner; `autograder check` needs none of it
 BEGIN, END = stubgen.BEGIN, stubgen.END
 HEADER = re.compile(r"^(for|while|with|if|elif|else|try|except|finally)\b.*:$")
 OPERATOR = re.compile(r"[-+*/%@<>=!&|^~]")
@@ -247,7 +248,9 @@ def student_readme(a: asg.Assignment, notebooks: list[str]) -> str:
     rows = [f"| {q.title}{' (extra credit)' if q.extra_credit else ''} | `{q.id}` | "
             f"{q.points:g} |" for q in a.questions]
     books = "".join(f"- `{n}`\n" for n in notebooks) or "- (none for this assignment)\n"
-    packages = " ".join(shlex.quote(r) for r in grading_requirements() + STUDENT_EXTRAS)
+    name = re.compile(r"^[A-Za-z0-9_.-]+")
+    wanted = [r for r in grading_requirements() if name.match(r)[0].lower() not in NOT_FOR_STUDENTS]
+    packages = " ".join(shlex.quote(r) for r in wanted + STUDENT_EXTRAS)
     return f"""# {a.title}
 
 Your starter code is the package `{pkg}/`. Every function you implement raises

@@ -8,7 +8,8 @@
                           `from autograder import check` (it holds no solution)
         *.ipynb           the notebooks, built from the assignment's notebooks/*.py
         README.md         for students
-    DIST/autograder.zip   for Gradescope, in Otter-Grader's format (`autograder.gradescope`)
+    DIST/autograder.zip   for Gradescope and `otter run`: an Otter-Grader 7 autograder whose
+                          plugin grades in the sandbox (`autograder.gradescope`)
 
 Everything is staged in a temporary folder beside DIST and verified before anything is
 written: the reference solution scores full marks on every question, the stubs score zero
@@ -40,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder import assignment as asg
-from autograder import derived, gradescope, public, stubgen
+from autograder import derived, gradescope, otter_plugin, public, stubgen
 from autograder.grading import GradeOptions, Oracle, SubmissionResult, grade_package
 
 FRAMEWORK = Path(__file__).resolve().parent
@@ -50,8 +51,12 @@ MIN_ARRAY_BYTES = 16
 SHOWN = 10
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 EXECUTABLES = {"run_autograder", "setup.sh"}
+OTTER_LAYOUT = ("run_autograder", "setup.sh", "run_otter.py", "otter_config.json", "tests",
+                "files")
+OTTER_COPIED = {"tests/README.md", f"files/{otter_plugin.PLACEHOLDER}"}
 NOT_FOR_GRADING = {"nbformat", "nbclient", "ipykernel", "dask", "pyyaml"}  # yaml: TAs' exports
 STUDENT_EXTRAS = ["jupyter"]
+NOT_FOR_STUDENTS = {"otter-grader"}  # Gradescope's runner; `autograder check` needs none of it
 BEGIN, END = stubgen.BEGIN, stubgen.END
 HEADER = re.compile(r"^(for|while|with|if|elif|else|try|except|finally)\b.*:$")
 OPERATOR = re.compile(r"[-+*/%@<>=!&|^~]")
@@ -223,9 +228,18 @@ def starter_findings(a: asg.Assignment) -> list[Finding]:
                     [f"differs: {d}" for d in diffs[:SHOWN]])]
 
 
-def stage_autograder(a: asg.Assignment, dst: Path, config: gradescope.OtterConfig):
-    """Write the autograder zip's folder: Otter's files, framework, assignment, oracle."""
-    gradescope.stage_files(dst, config, grading_requirements(), constraints_text())
+def stage_autograder(a: asg.Assignment, dst: Path, config: dict | None = None,
+                     plugin_path: tuple[Path, ...] = ()):
+    """Write the autograder zip's folder: Otter's files (`config`: otter_config.json's keys,
+    checked by `gradescope.otter_config`, which raises ConfigError), the instructor's plugin
+    modules (looked up in `plugin_path` first), framework, assignment, oracle."""
+    otter = gradescope.otter_config(config)
+    unknown = set(gradescope.plugin_options(otter).questions or ()) - {q.id for q in a.questions}
+    if unknown:
+        raise gradescope.ConfigError(f"{otter_plugin.PLUGIN}: questions: no question "
+                                     f"{', '.join(sorted(unknown))} in {a.name}")
+    plugins = gradescope.plugin_sources(otter, plugin_path)
+    gradescope.stage_files(dst, otter, grading_requirements(), constraints_text(), plugins)
     copy_framework(dst / "autograder")
     _assignment_files(a, dst / "assignment",
                       {"solutions": f"../solutions/{a.package}", "cases": "cases.py"},
@@ -239,7 +253,9 @@ def student_readme(a: asg.Assignment, notebooks: list[str]) -> str:
     rows = [f"| {q.title}{' (extra credit)' if q.extra_credit else ''} | `{q.id}` | "
             f"{q.points:g} |" for q in a.questions]
     books = "".join(f"- `{n}`\n" for n in notebooks) or "- (none for this assignment)\n"
-    packages = " ".join(shlex.quote(r) for r in grading_requirements() + STUDENT_EXTRAS)
+    name = re.compile(r"^[A-Za-z0-9_.-]+")
+    wanted = [r for r in grading_requirements() if name.match(r)[0].lower() not in NOT_FOR_STUDENTS]
+    packages = " ".join(shlex.quote(r) for r in wanted + STUDENT_EXTRAS)
     return f"""# {a.title}
 
 Your starter code is the package `{pkg}/`. Every function you implement raises
@@ -520,10 +536,16 @@ def autograder_findings(folder: Path, a: asg.Assignment) -> list[Finding]:
         staged = asg.load(folder / "assignment")
         same = ([c.id for c in staged.cases()] == [c.id for c in a.cases()]
                 and staged.max_score == a.max_score
-                and all((folder / n).exists() for n in ("run_autograder", "setup.sh")))
+                and all((folder / n).exists() for n in OTTER_LAYOUT))
     except Exception as exc:  # noqa: BLE001 - reported as a failed check
         return [Finding(False, title, [f"{type(exc).__name__}: {exc}"])]
-    return [Finding(same, title)]
+    copied = sorted(p.relative_to(folder).as_posix() for d in ("files", "tests")
+                    for p in (folder / d).rglob("*") if p.is_file())
+    extra = [p for p in copied if p not in OTTER_COPIED]
+    return [Finding(same, title),
+            Finding(not extra, "files/ and tests/ (which Otter copies into the submission "
+                    "folder) hold nothing of the assignment's: " + ", ".join(copied),
+                    [f"unexpected: {p}" for p in extra])]
 
 
 # ----------------------------------------------------------------------------- build
@@ -539,13 +561,16 @@ def _install(staging: Path, dist: Path):
 
 
 def verify(a: asg.Assignment, staging: Path, report: Report, isolation: str,
-           config: dict | None) -> list[Finding]:
+           config: dict | None, plugin_path: tuple[Path, ...] = ()) -> list[Finding]:
     """Stage the outputs in `staging` and verify them; a failure to stage is a finding."""
     try:
         oracle = Oracle(a.solutions)
         report.notes += stage_student(a, oracle, staging / "student")
-        otter = gradescope.OtterConfig.from_dict(config or {})
-        stage_autograder(a, staging / "autograder", otter)
+        stage_autograder(a, staging / "autograder", config, plugin_path)
+    except gradescope.ConfigError as exc:
+        return [Finding(False, "otter_config.json: every key honoured with Otter's meaning",
+                        [p.strip() for p in str(exc).removeprefix("otter_config.json: ")
+                         .split("; ")])]
     except Exception as exc:  # noqa: BLE001 - reported, and nothing is written
         what = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         return [Finding(False, "staging the student bundle and the autograder zip", [what])]
@@ -557,8 +582,12 @@ def verify(a: asg.Assignment, staging: Path, report: Report, isolation: str,
 
 
 def build(assignment_dir: Path | str, dist: Path | str, *, isolation: str = "auto",
-          config: dict | None = None, stream=None) -> Report:
-    """Stage, verify and (only if every check holds) write the outputs into `dist`."""
+          config: dict | None = None, plugin_path: tuple[Path, ...] = (),
+          stream=None) -> Report:
+    """Stage, verify and (only if every check holds) write the outputs into `dist`.
+
+    `config`: otter_config.json's keys; `plugin_path`: folders holding the instructor's
+    plugin modules that `config["plugins"]` names (searched before `sys.path`)."""
     stream = stream or sys.stdout
     a = asg.load(assignment_dir)
     dist = Path(dist).resolve()
@@ -566,7 +595,7 @@ def build(assignment_dir: Path | str, dist: Path | str, *, isolation: str = "aut
     staging = Path(tempfile.mkdtemp(prefix=f".{dist.name}-build-", dir=dist.parent))
     report = Report(a.name)
     try:
-        report.findings += verify(a, staging, report, isolation, config)
+        report.findings += verify(a, staging, report, isolation, config, tuple(plugin_path))
         print(report.text(), file=stream)
         if report.ok:
             write_zip(staging / "student", staging / "student.zip", f"{a.name}/")

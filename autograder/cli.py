@@ -159,8 +159,9 @@ def cmd_build(args) -> int:
     if _sandbox_stops("build", args.isolation):
         return 2
     config = json.loads(Path(args.config).read_text()) if args.config else None
+    plugin_path = (Path(args.config).resolve().parent, Path.cwd()) if args.config else ()
     report = build(_find_assignment(args.assignment), Path(args.output),
-                   isolation=args.isolation, config=config)
+                   isolation=args.isolation, config=config, plugin_path=plugin_path)
     return 0 if report.ok else 1
 
 

@@ -1,310 +1,236 @@
-"""Gradescope: an autograder in Otter-Grader's format, graded by this framework's harness.
+"""Gradescope: the autograder zip is an Otter-Grader 7 autograder; the sandbox grades.
 
-`autograder.zip` has Otter's layout: `run_autograder` and `setup.sh` at its root,
-`otter_config.json` beside them, and results written as Otter writes them. What grades is
-this framework's sandboxed harness, not Otter's notebook runner::
+The zip's layout is what Otter's runner reads, plus this framework::
 
-    run_autograder      Gradescope's entry point (bash): locks down, grades, always results
-    setup.sh            runs once at image build: Python 3.11 venv outside source/, bubblewrap
-    otter_config.json   Otter's options (below) and this framework's own keys
+    run_autograder      Gradescope's entry point (bash): locks down, moves the student's
+                        files aside, runs run_otter.py under a hard timeout, always results
+    setup.sh            runs once at image build: Python 3.11 venv outside source/ (pip,
+                        no Miniforge), otter-grader[grading], torch's CPU build, bubblewrap
+    run_otter.py        Otter's: `otter.run.run_autograder.main(ROOT)`
+    otter_config.json   Otter's configuration (`AutograderConfig`), checked by `otter_config`;
+                        its `plugins` start with this framework's (`otter_plugin.PLUGIN`)
+    tests/              Otter copies it into the submission folder; it holds no test code
+                        (the cases run in the sandbox), only a README saying so
+    files/              Otter copies it into the submission folder: only the placeholder
+                        notebook Otter resolves as "the submission" (`otter_plugin`)
     requirements.txt    what the grading environment installs (pip, with constraints.txt)
-    constraints.txt     pins (torch 2.13.0, CPU build)
-    autograder/         this framework
+    constraints.txt     pins (torch 2.13.0 CPU build, otter-grader 7.0.0)
+    autograder/         this framework (the plugin imports it from here on Gradescope)
     assignment/         assignment.toml, cases.py (hidden cases), checks.py
     solutions/<pkg>/    the reference solution: the oracle, kept by the harness
+    <plugin modules>    an instructor's own Otter plugins, when `plugins` names any
 
-At grading time, under the root (`AUTOGRADER_ROOT`, default `/autograder`): `source/`
-(the zip unpacked), `submission/` (the student's files: a folder holding `<pkg>/`, or one
-zip), `results/results.json`. `run_autograder` runs, as root, `python -m
-autograder.gradescope` in the venv that `setup.sh` made; student code runs in the sandbox
-as an unprivileged uid, which cannot read `source/` or `results/` (chmod 700).
+Neither `tests/` nor `files/` holds anything of the assignment's: Otter copies both into
+the submission folder. `otter run -a autograder.zip SUBMISSION` grades with the same
+plugin from the installed framework.
 
-`otter_config.json`, as Otter reads it (unknown keys are ignored, as Otter does):
-
-- ``points_possible``: the total is scaled to it (`score` = earned / possible * it).
-- ``show_hidden``: graded tests are `hidden` (default) or `after_published`.
-- ``show_all_public``: when no case is hidden, graded tests are `visible`.
-- ``force_public_test_summary``: the visible "Public Tests" summary (default true).
-- ``show_stdout``: the grader's printout becomes visible `after_published`.
-- ``score_threshold``: pass/fail: full points at or above this fraction, else 0.
-- ``seed``: NumPy's global generator is seeded with it before every case (Otter seeds
-  before every cell), in the worker and for the reference alike.
-
-This framework's own keys: ``isolation`` ("auto", "bwrap", "user"; default "auto") and
-``grading_seconds`` (default 540: Gradescope's 10 minutes less start-up; no case starts
-after ``grading_seconds`` less the longest case's limit and 30 s, so a slow submission
-still gets results for what ran; the harness is killed at ``grading_seconds + 50``).
+`otter_config.json`: every key of Otter's `AutograderConfig` is either honoured with
+Otter's meaning (`HONOURED`: Otter applies them itself, or the plugin does: `seed`) or
+rejected at build with the reason (`REJECTED`); unknown keys are rejected too (Otter would
+ignore them silently).
 """
 
 from __future__ import annotations
 
-import argparse
+import importlib.util
 import json
 import os
-import signal
-import sys
-import traceback
-from dataclasses import asdict, dataclass, fields, replace
+import shutil
+from collections.abc import Sequence
 from pathlib import Path
-from textwrap import indent
 
-from autograder import assignment as asg
-from autograder.batch import grade_one
-from autograder.cases import Case, call
-from autograder.grading import FunctionResult, GradeOptions, Oracle, SubmissionResult
-from autograder.results import atomic_write, bounded_results
+from autograder import otter_plugin
 
 TEMPLATES = Path(__file__).parent / "gradescope_files"
 CONFIG_NAME = "otter_config.json"
-DEFAULT_ROOT = "/autograder"
-PASSED, FAILED = "✅ Test case passed", "❌ Test case failed"
-START_MARGIN_SECONDS = 30.0
+TESTS_README = """\
+This folder is where Otter-Grader's runner expects test files; Otter copies it into the
+submission folder. This autograder's tests are the assignment's cases, run by the plugin
+{plugin} in a sandbox (see autograder/otter_plugin.py), never in Otter's kernel.
+"""
+
+_BOOL = (bool,)
+_NUMBER = (int, float)
+HONOURED = {
+    # key: the JSON types it takes (None allowed where Otter's default is None)
+    "points_possible": _NUMBER, "score_threshold": _NUMBER, "seed": (int,),
+    "show_stdout": _BOOL, "show_hidden": _BOOL, "show_all_public": _BOOL,
+    "force_public_test_summary": _BOOL, "debug": _BOOL, "logo": _BOOL,
+    "print_summary": _BOOL, "print_score": _BOOL, "log_level": (int, str),
+    "lang": (str,), "plugins": (list,),
+}
+PDF = "PDFs are made from a submitted notebook; submissions here are Python packages"
+REJECTED = {
+    "seed_variable": "it names a variable of the student's notebook, which is never run "
+                     "here; use `seed` (NumPy is seeded before every case)",
+    "grade_from_log": "Otter would unpickle the student's log in its own process: running "
+                      "student code outside the sandbox",
+    "serialized_variables": "it only applies with grade_from_log, which is rejected",
+    "zips": "the grader reads a zip left in the submission itself, within limits and "
+            "without following links; Otter would extract it unchecked",
+    "assignment_name": "it checks a submitted notebook's metadata; submissions here are "
+                       "Python packages",
+    "miniconda_path": "the zip installs with pip into a venv (setup.sh): there is no mamba",
+    "autograder_dir": "Otter's runner sets it (the grading root)",
+    "pdf": PDF, "token": PDF, "course_id": PDF, "assignment_id": PDF, "filtering": PDF,
+    "pagebreaks": PDF, "warn_missing_pdf": PDF, "submit_blank_pdf_on_export_failure": PDF,
+    "use_submission_pdf": PDF, "pdf_via_html": PDF,
+}
 
 
-class GradingTimeout(Exception):
-    """The grader ran past `grading_seconds`."""
+RESERVED = {"autograder", "assignment", "solutions", "tests", "files", "run_otter", "nntrain"}
 
 
-class GraderError(RuntimeError):
-    """The harness failed on this submission (not the submission's fault)."""
+class ConfigError(ValueError):
+    """An `otter_config.json` key this autograder cannot honour, with the reason."""
 
 
-@dataclass
-class OtterConfig:
-    """The keys of `otter_config.json` that this autograder honours."""
-
-    points_possible: float | None = None
-    show_stdout: bool = False
-    show_hidden: bool = False
-    show_all_public: bool = False
-    force_public_test_summary: bool = True
-    score_threshold: float | None = None
-    seed: int | None = None
-    isolation: str = "auto"
-    grading_seconds: float = 540.0
-
-    @classmethod
-    def from_dict(cls, data: dict) -> OtterConfig:
-        """The known keys of `data`; others are ignored, as Otter ignores them."""
-        if not isinstance(data, dict):
-            raise ValueError(f"{CONFIG_NAME} must hold a JSON object")
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-    def to_json(self) -> str:
-        """The config as `otter_config.json` holds it."""
-        return json.dumps({"lang": "python", **asdict(self)}, indent=2) + "\n"
+def _check_value(key: str, value, types: tuple) -> list[str]:
+    if value is None and key in ("points_possible", "score_threshold", "seed", "log_level"):
+        return []
+    if isinstance(value, bool) and bool not in types:
+        return [f"{key}: must be {' or '.join(t.__name__ for t in types)}, not {value!r}"]
+    if not isinstance(value, types):
+        return [f"{key}: must be {' or '.join(t.__name__ for t in types)}, not {value!r}"]
+    if key == "lang" and value != "python":
+        return [f"lang: this autograder grades Python (\"python\"), not {value!r}"]
+    if key == "score_threshold" and not 0 <= value <= 1:
+        return [f"score_threshold: a fraction of the points, from 0 to 1, not {value!r}"]
+    if key == "points_possible" and value < 0:
+        return [f"points_possible: must not be negative, not {value!r}"]
+    return []
 
 
-def load_config(path: Path) -> OtterConfig:
-    """`otter_config.json` at `path`, or the defaults when there is none."""
-    if not path.exists():
-        return OtterConfig()
-    return OtterConfig.from_dict(json.loads(path.read_text()))
+def _plugin_name(entry) -> str:
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, dict) and len(entry) == 1:
+        return next(iter(entry))
+    raise ConfigError(f"plugins: each entry is a name or {{name: options}}, not {entry!r}")
 
 
-def stage_files(folder: Path, config: OtterConfig, requirements: list[str], constraints: str):
-    """Otter's files at the zip's root: the two scripts, the config, what pip installs."""
+def with_our_plugin(plugins: Sequence) -> tuple[list, list[str]]:
+    """`plugins` with this framework's plugin first (its options kept or checked), and
+    the instructor's plugin names in their order."""
+    ours = {}
+    others = []
+    for entry in plugins:
+        name = _plugin_name(entry)
+        if name == otter_plugin.PLUGIN:
+            options = entry.get(name) if isinstance(entry, dict) else {}
+            otter_plugin.PluginOptions.from_dict(options)  # ValueError: reported
+            ours = options or {}
+        else:
+            others.append(entry)
+    return [{otter_plugin.PLUGIN: ours}, *others], [_plugin_name(e) for e in others]
+
+
+def otter_config(config: dict | None) -> dict:
+    """The zip's `otter_config.json` from an instructor's keys, checked: every key Otter
+    knows is honoured or rejected with a reason, unknown keys are rejected, and this
+    framework's plugin comes first in `plugins`. Raises ConfigError naming every problem."""
+    from otter.run.run_autograder import AutograderConfig
+
+    config = dict(config or {})
+    problems = []
+    known = set(HONOURED) | set(REJECTED)
+    for key, value in config.items():
+        if key in REJECTED:
+            problems.append(f"{key}: not supported: {REJECTED[key]}")
+        elif key in HONOURED:
+            problems += _check_value(key, value, HONOURED[key])
+        else:
+            problems.append(f"{key}: Otter-Grader 7 has no such key (it knows "
+                            f"{', '.join(sorted(known))})")
+    if isinstance(config.get("plugins", []), list) and not problems:
+        try:
+            config["plugins"], _ = with_our_plugin(config.get("plugins", []))
+        except ValueError as exc:
+            problems.append(f"plugins: {exc}")
+    else:
+        config["plugins"] = [{otter_plugin.PLUGIN: {}}]
+    if problems:
+        raise ConfigError("otter_config.json: " + "; ".join(problems))
+    AutograderConfig(config, require_valid_keys=True)  # Otter's own reading of it
+    return {"lang": "python", **config}
+
+
+def plugin_options(config: dict) -> otter_plugin.PluginOptions:
+    """This framework's plugin options in a checked `otter_config`."""
+    for entry in config.get("plugins", []):
+        if isinstance(entry, dict) and otter_plugin.PLUGIN in entry:
+            return otter_plugin.PluginOptions.from_dict(entry[otter_plugin.PLUGIN])
+    return otter_plugin.PluginOptions()
+
+
+def plugin_sources(config: dict, search: Sequence[Path] = ()) -> dict[str, Path]:
+    """The instructor's plugin modules to ship at the zip's top: {top-level name: its file
+    or package folder}. Otter's own (`otter.*`) are installed with Otter; any other must
+    be a module or package in one of the `search` folders (the config file's folder, the
+    current one). One that cannot be imported, is found elsewhere, or has no such plugin
+    class is a ConfigError."""
+    import sys
+
+    _, names = with_our_plugin(config.get("plugins", []))
+    shipped = {}
+    for name in names:
+        module, _, cls = name.rpartition(".")
+        if not module or module.split(".")[0] == "otter":
+            _import_class(module, cls, name)
+            continue
+        top = module.split(".")[0]
+        if top in RESERVED:
+            raise ConfigError(f"plugins: {name}: a plugin module may not be named {top!r}, "
+                              "a name the autograder zip uses itself")
+        added = [str(p) for p in search if str(p) not in sys.path]
+        sys.path[:0] = added
+        try:
+            spec = importlib.util.find_spec(top)
+            if spec is None or spec.origin is None:
+                raise ConfigError(f"plugins: {name} cannot be imported (no module {top})")
+            origin = Path(spec.origin)
+            path = origin.parent if origin.name == "__init__.py" else origin
+            if not any(path.is_relative_to(Path(p).resolve()) for p in search):
+                raise ConfigError(f"plugins: {name} is neither Otter's (otter.*) nor a "
+                                  "module beside the config file or in the current folder, "
+                                  "which the zip would ship: it would be missing when grading")
+            _import_class(module, cls, name)
+        finally:
+            for p in added:
+                sys.path.remove(p)
+        shipped[top] = path
+    return shipped
+
+
+def _import_class(module: str, cls: str, name: str):
+    from otter.plugins import AbstractOtterPlugin
+
+    try:
+        found = getattr(importlib.import_module(module), cls, None) if module else None
+    except Exception as exc:  # noqa: BLE001 - reported at build
+        raise ConfigError(f"plugins: {name} cannot be imported ({exc})") from None
+    if not (isinstance(found, type) and issubclass(found, AbstractOtterPlugin)):
+        raise ConfigError(f"plugins: {name} is not an Otter plugin class "
+                          "(a subclass of otter.plugins.AbstractOtterPlugin)")
+
+
+def stage_files(folder: Path, config: dict, requirements: list[str], constraints: str,
+                plugins: dict[str, Path] | None = None):
+    """Otter's files and Gradescope's scripts at the zip's root (`config`: checked by
+    `otter_config`; `plugins`: the instructor's plugin modules, from `plugin_sources`)."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name in ("run_autograder", "setup.sh"):
+    for name in ("run_autograder", "setup.sh", "run_otter.py"):
         (folder / name).write_bytes((TEMPLATES / name).read_bytes())
-        os.chmod(folder / name, 0o755)
-    (folder / CONFIG_NAME).write_text(config.to_json())
+        os.chmod(folder / name, 0o755 if name != "run_otter.py" else 0o644)
+    (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
+    (folder / "tests").mkdir(exist_ok=True)
+    (folder / "tests" / "README.md").write_text(TESTS_README.format(plugin=otter_plugin.PLUGIN))
+    (folder / "files").mkdir(exist_ok=True)
+    otter_plugin.write_placeholder(folder / "files" / otter_plugin.PLACEHOLDER)
     (folder / "requirements.txt").write_text("\n".join(requirements) + "\n")
     (folder / "constraints.txt").write_text(constraints)
-
-
-# ----------------------------------------------------------------------------- results
-def case_summary(case) -> str:
-    """One case the way Otter prints a test case's result (with partial credit and notes)."""
-    partial = f" ({case.fraction:.0%} of its points)" if case.fraction and not case.passed \
-        else ""
-    message = PASSED if case.passed else f"{FAILED}{partial}\n{case.message.strip()}"
-    if case.note:
-        message += f"\nNote: {case.note}"
-    return f"{case.id} result:\n" + indent(message, "    ")
-
-
-def test_summary(f: FunctionResult, public_only: bool = False) -> str:
-    """A graded function's summary, as Otter's `TestFile.summary` writes it."""
-    cases = [c for c in f.cases if c.visibility == "public" or not public_only]
-    if not f.cases:
-        return f"{f.name} results: not graded"
-    if all(c.passed for c in cases):
-        return f"{f.name} results: All test cases passed!"
-    return f"{f.name} results:\n" + indent("\n\n".join(map(case_summary, cases)), "    ")
-
-
-def _functions(result: SubmissionResult) -> list[FunctionResult]:
-    return [f for q in result.questions for f in q.functions]
-
-
-def _public_summary(result: SubmissionResult) -> tuple[str, bool]:
-    """The "Public Tests" output and whether every public case passed."""
-    if result.status != "graded":
-        return f"Your submission could not be graded ({result.status}):\n{result.message}", False
-    functions = [f for f in _functions(result) if any(c.visibility == "public" for c in f.cases)]
-    passed = all(c.passed for f in functions for c in f.cases if c.visibility == "public")
-    return "\n\n".join(test_summary(f, public_only=True) for f in functions), passed
-
-
-def _top_output(result: SubmissionResult) -> str:
-    lines = [result.message] if result.message else []
-    if result.isolation:
-        lines.append("Isolation: " + ", ".join(result.isolation))
-    return "\n".join(lines)
-
-
-def _final_score(result: SubmissionResult, config: OtterConfig) -> float | None:
-    """The top-level score Otter writes: scaled, thresholded, or None (tests' sum)."""
-    fraction = result.score / result.max_score if result.max_score else 0.0
-    if config.score_threshold is not None:
-        full = config.points_possible if config.points_possible is not None else result.max_score
-        return full if fraction >= config.score_threshold else 0
-    if config.points_possible is not None:
-        return fraction * config.points_possible
-    return None
-
-
-def otter_results(result: SubmissionResult, config: OtterConfig) -> dict:
-    """The submission's results.json as Otter's `GradingResults.to_gradescope_dict` writes it.
-
-    One test per graded function (Otter's test file), holding its public and hidden cases,
-    after a visible "Public Tests" summary of the public cases only.
-    """
-    functions = _functions(result)
-    hidden = "after_published" if config.show_hidden else "hidden"
-    if config.show_all_public and all(c.visibility == "public"
-                                      for f in functions for c in f.cases):
-        hidden = "visible"
-    tests = []
-    if not config.show_hidden or config.force_public_test_summary:
-        summary, passed = _public_summary(result)
-        tests.append({"name": "Public Tests", "visibility": "visible", "output": summary,
-                      "status": "passed" if passed else "failed"})
-    tests += [{"name": f.name, "score": round(f.score, 5), "max_score": round(f.points, 5),
-               "visibility": hidden, "output": test_summary(f)} for f in functions]
-    doc: dict = {"tests": tests, "output": _top_output(result),
-                 "stdout_visibility": "after_published" if config.show_stdout else "hidden"}
-    score = _final_score(result, config)
-    if score is not None:
-        doc["score"] = score
-    return doc
-
-
-def error_results(exc: BaseException) -> dict:
-    """A zero-score results.json for a grader that failed (Otter's "Autograder Error")."""
-    short = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    return {
-        "score": 0,
-        "stdout_visibility": "hidden",
-        "output": "The autograder failed while grading this submission; this is not your "
-                  "fault. Your instructor can see the error.",
-        "tests": [
-            {"name": "Autograder Error", "visibility": "visible", "status": "failed",
-             "output": f"The autograder encountered an error when grading this submission:"
-                       f"\n\n{short}"},
-            {"name": "Autograder Exception", "visibility": "hidden", "status": "failed",
-             "output": "".join(traceback.format_exception(exc))},
-        ],
-    }
-
-
-# ----------------------------------------------------------------------------- grading
-def seeded(cases: list[Case], seed: int | None) -> list[Case]:
-    """`cases` with NumPy's global generator seeded first (Otter's `seed`)."""
-    if seed is None:
-        return cases
-    first = call("numpy.random.seed", int(seed))
-    return [replace(c, steps=[first, *c.steps]) for c in cases]
-
-
-def budgeted(a: asg.Assignment, config: OtterConfig) -> asg.Assignment:
-    """`a` whose submission time budget ends in time to write results: no case starts
-    later than its longest case's limit (and a margin) before `grading_seconds`."""
-    limits = dict(a.limits)
-    longest = max([float(limits["case_seconds"])] + [c.seconds for c in a.cases() if c.seconds])
-    latest = config.grading_seconds - longest - START_MARGIN_SECONDS
-    limits["submission_seconds"] = max(1.0, min(float(limits["submission_seconds"]), latest))
-    return replace(a, limits=limits, _cases=seeded(a.cases(), config.seed))
-
-
-def lock_down(root: Path):
-    """source/ and results/ readable by root only: the grading uid must not see them."""
-    (root / "results").mkdir(parents=True, exist_ok=True)
-    for name in ("source", "results"):
-        os.chmod(root / name, 0o700)
-
-
-def _alarm(seconds: float):
-    def expire(signum, frame):
-        raise GradingTimeout(f"grading took longer than {seconds:g} s (grading_seconds)")
-
-    signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-
-
-def grade(root: Path, config: OtterConfig) -> tuple[dict, SubmissionResult]:
-    """Grade `root/submission` with the assignment in `root/source`."""
-    a = budgeted(asg.load(root / "source" / "assignment"), config)
-    oracle = Oracle(a.solutions)
-    options = GradeOptions(isolation=config.isolation)
-    result = grade_one(a, root / "submission", "submission", oracle, options)
-    if result.status == "grader-error":
-        raise GraderError(result.message)
-    return otter_results(result, config), result
-
-
-def print_summary(doc: dict, stream):
-    """Scores per test and the total, as Otter prints its grading summary."""
-    scored = [t for t in doc["tests"] if "max_score" in t]
-    width = max([len(t["name"]) for t in scored] + [4])
-    print(f"{'name':<{width}}  score  max_score", file=stream)
-    for t in scored:
-        print(f"{t['name']:<{width}}  {t['score']:>5g}  {t['max_score']:>9g}", file=stream)
-    total = sum(t["score"] for t in scored)
-    possible = sum(t["max_score"] for t in scored)
-    if "score" in doc:
-        total = doc["score"]
-    percent = 100 * total / possible if possible else 0.0
-    print(f"Total Score: {total:.3f} / {possible:.3f} ({percent:.3f}%)", file=stream)
-
-
-def run(root: Path, stream=None) -> int:
-    """Grade one submission under `root` and always write `root/results/results.json`."""
-    stream = stream or sys.stdout
-    import autograder
-
-    root = Path(root)
-    results = root / "results" / "results.json"
-    doc, status = None, 1
-    try:
-        print(f"Grader: {Path(autograder.__file__).parent}", file=stream)
-        lock_down(root)
-        config = load_config(root / "source" / CONFIG_NAME)
-        _alarm(config.grading_seconds)
-        doc, result = grade(root, config)
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        print(doc["output"], file=stream)
-        print_summary(doc, stream)
-        status = 0
-    except BaseException as exc:  # noqa: BLE001 - results.json is written whatever failed
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        doc = error_results(exc)
-        print("".join(traceback.format_exception(exc)), file=sys.stderr)
-    finally:
-        atomic_write(results, json.dumps(bounded_results(doc), indent=4))
-    return status
-
-
-def main(argv=None) -> int:
-    """`python -m autograder.gradescope [--root ROOT]` (what run_autograder calls)."""
-    parser = argparse.ArgumentParser(prog="python -m autograder.gradescope",
-                                     description=main.__doc__)
-    parser.add_argument("--root", default=os.environ.get("AUTOGRADER_ROOT", DEFAULT_ROOT),
-                        help="the grading root holding source/, submission/, results/")
-    return run(Path(parser.parse_args(argv).root))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    for top, path in (plugins or {}).items():
+        if path.is_dir():
+            shutil.copytree(path, folder / top, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copyfile(path, folder / path.name)

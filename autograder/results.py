@@ -1,8 +1,8 @@
 """Writing results: Gradescope's results.json, the gradebook, and readable feedback.
 
-results.json follows Gradescope's schema: one test per graded function and visibility
-(public cases visible, hidden cases `after_due_date`), plus one summary test per question,
-so that every test's `name` holds the function's name (`activations.relu_backward`).
+results.json follows Gradescope's schema with the autograder zip's test layout (Otter's):
+a visible "Public Tests" summary of the public cases, then one test per graded function,
+named like it (`activations.relu_backward`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from autograder.grading import CaseResult, FunctionResult, SubmissionResult
+from autograder.grading import CaseResult, SubmissionResult
 from autograder.text import clean, code_block, csv_cell, markdown_text
 
 GRADEBOOK_FIXED = ["submission", "status", "score", "max_score"]
@@ -38,48 +38,22 @@ def atomic_write(path: Path, text: str):
         raise
 
 
-def _function_tests(f: FunctionResult) -> list[dict]:
-    tests = []
-    for visibility, shown in (("public", "visible"), ("hidden", "after_due_date")):
-        cases = [c for c in f.cases if c.visibility == visibility]
-        if not cases:
-            continue
-        share = f.points * len(cases) / len(f.cases)
-        passed = sum(c.passed for c in cases)
-        failures = ["\n".join(filter(None, [g[0].message, more_cases(g)]))
-                    for g in failure_groups(cases)]
-        notes = [f"{c.id}: {c.note}" for c in cases if c.note]
-        lines = [f"{passed} of {len(cases)} {visibility} cases passed."] + failures + notes
-        tests.append({
-            "name": f"{f.name} ({visibility} cases)",
-            "score": round(share * sum(c.fraction for c in cases) / len(cases), 4),
-            "max_score": round(share, 4),
-            "status": "passed" if passed == len(cases) else "failed",
-            "output": "\n".join(lines),
-            "visibility": shown,
-            "tags": [f.question],
-        })
-    return tests
-
-
 def gradescope_results(result: SubmissionResult) -> dict:
-    """The submission as a Gradescope results.json document."""
-    tests = []
-    for q in result.questions:
-        for f in q.functions:
-            tests.extend(_function_tests(f))
-    output = result.message or ""
-    if result.isolation:
-        output += ("\n" if output else "") + "Isolation: " + ", ".join(result.isolation)
+    """The submission as a Gradescope results.json document, with the autograder zip's
+    test layout: what Otter's `GradingResults.to_gradescope_dict` writes for it under the
+    default `otter_config.json` (`autograder.otter_tests`), so that a TA sees what the
+    student sees; plus the total and this framework's own data."""
+    from otter.run.run_autograder.autograder_config import AutograderConfig
+
+    from autograder import otter_tests
+
+    doc = otter_tests.grading_results(result).to_gradescope_dict(AutograderConfig())
     return {
         "score": result.score,
         "execution_time": result.seconds,
-        "output": output,
+        **doc,
         "output_format": "text",
         "test_output_format": "text",
-        "visibility": "visible",
-        "stdout_visibility": "hidden",
-        "tests": tests,
         "extra_data": {
             "submission": result.submission, "status": result.status,
             "max_score": result.max_score,

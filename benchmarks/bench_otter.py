@@ -12,11 +12,13 @@ cell unpacks the student's `nntrain/` next to it and imports it.
 Both tools grade each submission with a command of its own, one after the other
 (`otter run -a autograder.zip sub.ipynb`; `autograder grade sub --workers 1`); ours also
 as one batch of all of them. Otter runs without Docker (`otter run`), as measured in
-FIELD_NOTES.md. Needs Otter in a separate venv, made by (about a minute):
+FIELD_NOTES.md. Otter 7.0.0 is one of this project's dependencies: the venv's `otter` is
+used unless `--otter` names another::
 
-    python3 -m venv /tmp/otter-venv
-    /tmp/otter-venv/bin/pip install "otter-grader[grading]==7.0.0" numpy
-    .venv/bin/python benchmarks/bench_otter.py [--n 10] [--otter /tmp/otter-venv/bin/otter]
+    .venv/bin/python benchmarks/bench_otter.py [--n 10] [--otter PATH/TO/otter]
+
+(Otter's own notebook runner, as Otter users write tests for it; for this project's zip
+run by Otter's runner, see bench_gradescope_otter.py.)
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import io
 import json
 import shutil
 import subprocess
+import sys
 import tempfile
 import zipfile
 from collections import Counter
@@ -175,7 +178,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--otter", default="/tmp/otter-venv/bin/otter")
+    parser.add_argument("--otter", default=str(Path(sys.executable).parent / "otter"))
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-otter-"))
     try:

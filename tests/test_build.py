@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from autograder import assignment as asg
-from autograder import build, stubgen
+from autograder import build, otter_plugin, stubgen
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "fixtures" / "tiny"
@@ -22,8 +22,9 @@ REAL = ROOT / "assignments" / "training_dnn"
 CLEAN_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 
 
-def _build_cli(assignment: Path, dist: Path) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "autograder.cli", "build", str(assignment), "-o", str(dist)]
+def _build_cli(assignment: Path, dist: Path, *more: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "autograder.cli", "build", str(assignment), "-o", str(dist),
+           *more]
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=CLEAN_ENV)
 
 
@@ -89,14 +90,57 @@ def test_autograder_zip_has_otters_layout(tiny_dist):
         requirements = zf.read("requirements.txt").decode()
         constraints = zf.read("constraints.txt").decode()
         toml = tomllib.loads(zf.read("assignment/assignment.toml").decode())
-    assert {"run_autograder", "setup.sh", "otter_config.json", "requirements.txt",
-            "constraints.txt", "autograder/gradescope.py", "assignment/assignment.toml",
-            "assignment/cases.py", "assignment/checks.py", "solutions/tinymath/ops.py"} <= names
-    assert {config[k] for k in ("show_hidden", "show_stdout")} == {False}
-    assert config["points_possible"] is None and config["seed"] is None
-    assert "torch==2.13.0" in constraints and "numpy" in requirements
+    assert {"run_autograder", "setup.sh", "run_otter.py", "otter_config.json",
+            "requirements.txt", "constraints.txt", "autograder/gradescope.py",
+            "autograder/otter_plugin.py", "assignment/assignment.toml", "assignment/cases.py",
+            "assignment/checks.py", "solutions/tinymath/ops.py", "tests/README.md",
+            f"files/{otter_plugin.PLACEHOLDER}"} <= names
+    assert {n.split("/")[0] for n in names if n.startswith(("files/", "tests/"))} == {
+        "files", "tests"} and len([n for n in names if n.startswith(("files/", "tests/"))]) == 2
+    assert config == {"lang": "python", "plugins": [{otter_plugin.PLUGIN: {}}]}
+    assert "torch==2.13.0" in constraints and "otter-grader==7.0.0" in constraints
+    assert "numpy" in requirements and "otter-grader[grading,plugins]" in requirements
     assert "nbformat" not in requirements and "dask" not in requirements
     assert (toml["solutions"], toml["cases"]) == ("../solutions/tinymath", "cases.py")
+
+
+CONFIG_PLUGIN = """
+from otter.plugins import AbstractOtterPlugin
+
+
+class Note(AbstractOtterPlugin):
+    def after_grading(self, results):
+        results.set_output("noted")
+"""
+
+
+def test_build_config_takes_otter_config_keys_and_ships_plugin_modules(tmp_path):
+    """`--config` is otter_config.json; a plugin module beside it goes into the zip."""
+    (tmp_path / "course_notes.py").write_text(CONFIG_PLUGIN)
+    config = {"points_possible": 50, "show_hidden": True,
+              "plugins": ["course_notes.Note", {otter_plugin.PLUGIN: {"grading_seconds": 300}}]}
+    (tmp_path / "otter_config.json").write_text(json.dumps(config))
+    done = _build_cli(TINY, tmp_path / "dist", "--config", str(tmp_path / "otter_config.json"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    with zipfile.ZipFile(tmp_path / "dist" / "autograder.zip") as zf:
+        written = json.loads(zf.read("otter_config.json"))
+        assert zf.read("course_notes.py").decode() == CONFIG_PLUGIN
+    assert written == {"lang": "python", **config, "plugins": [
+        {otter_plugin.PLUGIN: {"grading_seconds": 300}}, "course_notes.Note"]}
+
+
+@pytest.mark.parametrize("config,message", [
+    ({"isolation": "user"}, "isolation: Otter-Grader 7 has no such key"),
+    ({"grade_from_log": True, "pdf": True}, "grade_from_log: not supported"),
+    ({"plugins": [{otter_plugin.PLUGIN: {"questions": ["nope"]}}]}, "no question nope"),
+    ({"plugins": ["otter.utils.chdir"]}, "is not an Otter plugin class"),
+    ({"plugins": ["json.JSONDecoder"]}, "is neither Otter's (otter.*) nor a module beside"),
+], ids=["unknown-key", "rejected-keys", "unknown-question", "not-a-plugin", "not-shippable"])
+def test_build_rejects_config_it_cannot_honour(tmp_path, config, message):
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    done = _build_cli(TINY, tmp_path / "dist", "--config", str(tmp_path / "config.json"))
+    assert done.returncode == 1 and message in done.stdout
+    assert "[FAIL] otter_config.json" in done.stdout and not (tmp_path / "dist").exists()
 
 
 def test_build_prints_the_verification_report(tiny_dist):

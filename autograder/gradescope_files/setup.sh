@@ -5,7 +5,8 @@
 # It makes a Python 3.11 virtual environment OUTSIDE /autograder/source (which
 # run_autograder makes root-only), world-readable, so that the unprivileged uid that runs
 # student code can start its interpreter; installs torch 2.13.0's CPU build and the rest
-# with pip under constraints.txt; and installs bubblewrap (the sandbox's strongest layer;
+# (otter-grader[grading] 7.0.x, whose runner run_otter.py starts) with pip under
+# constraints.txt: no Miniforge download, no conda solve, unlike Otter's own setup.sh; and installs bubblewrap (the sandbox's strongest layer;
 # inside Gradescope's Docker it usually cannot start, and the sandbox falls back to a
 # dropped uid, no_new_privs and rlimits) and util-linux (setpriv, prlimit, unshare).
 #
@@ -24,7 +25,7 @@ venv="${NNTRAIN_VENV:-/opt/nntrain-venv}"
 chmod 755 "$here/run_autograder"
 
 if [ "${NNTRAIN_SKIP_INSTALL:-0}" = 1 ]; then
-  "$venv/bin/python" -c 'import numpy, tomllib' \
+  "$venv/bin/python" -c 'import numpy, tomllib, otter.run.run_autograder' \
     || { echo "setup.sh: $venv cannot run the grader" >&2; exit 1; }
   echo "setup.sh: NNTRAIN_SKIP_INSTALL=1, using $venv as it is"
   exit 0

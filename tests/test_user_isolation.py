@@ -74,7 +74,8 @@ def _class(world: Path, exposed: str) -> dict[str, Path]:
     paths = {"assignment": base / "assignment", "submissions": base / "submissions",
              "output": base / "out"}
     shutil.copytree(TINY, paths["assignment"])
-    shutil.copytree(TINY / "solutions", paths["submissions"] / "alice")
+    for student in ("alice", "bob"):  # two: a folder of submissions, not one named after it
+        shutil.copytree(TINY / "solutions", paths["submissions"] / student)
     paths["output"].mkdir()
     paths["solutions"] = paths["assignment"] / "solutions"
     for path in paths.values():

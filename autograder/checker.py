@@ -17,6 +17,7 @@ from autograder import public
 from autograder.grading import GradeOptions, Oracle, SubmissionResult, grade_package
 from autograder.report import GREEN, RED, YELLOW, paint, use_color
 from autograder.results import error_detail, failure_groups, more_cases
+from autograder.text import clean
 
 
 @dataclass
@@ -97,9 +98,11 @@ def print_summary(result: SubmissionResult, color: bool, stream):
 
 
 def print_failure(group: list, shown: set[str], stream) -> None:
-    """The first case of a group of failures with the same error, and how many more."""
-    first, *rest = group[0].message.splitlines() or [""]
-    detail = error_detail(group[0].message)
+    """The first case of a group of failures with the same error, and how many more.
+    The message is the submission's words in part: printed without control characters."""
+    message = clean(group[0].message)
+    first, *rest = message.splitlines() or [""]
+    detail = error_detail(message)
     if detail in shown:
         print(f"    {first.removesuffix(':')} (the same error as above) {more_cases(group)}"
               .rstrip(), file=stream)

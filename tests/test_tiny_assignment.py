@@ -202,3 +202,17 @@ def test_a_missing_function_is_named_not_taken_for_an_import_error(tiny, oracle,
            "(keep the starter code's names)" in message
     assert "importing" not in message
     assert functions["ops.square_forward"].status == "passed"
+
+
+def test_check_prints_no_terminal_escape_a_submission_raised(tmp_path):
+    import io
+
+    from autograder.checker import check
+
+    _package(tmp_path, 'raise ValueError("\\x1b[2J\\x1b]0;owned\\x07cleared\\rover")\n'
+             + WRONG_OPS)
+    stream = io.StringIO()
+    check(path=tmp_path, assignment=TINY, color=False, stream=stream)
+    out = stream.getvalue()
+    assert "cleared" in out
+    assert not any(ch in out for ch in "\x1b\x07\r")

@@ -519,8 +519,8 @@ def secret_findings(a: asg.Assignment, folder: Path) -> list[Finding]:
 
 
 def derivation_finding(a: asg.Assignment, oracle: Oracle) -> Finding:
-    """No hidden case's input or expected output is a public one cast, sliced or scaled
-    (`autograder.derived`; expected values: those the grading above computed)."""
+    """No hidden case's input or expected output is a public one cast, sliced, scaled or
+    standardised (`autograder.derived`; expected values: those the grading above computed)."""
     outputs = {cid: outcome.values for cid, outcome in oracle.cache.items()}
     problems = derived.derivations(a.cases(), outputs)
     hidden = sum(c.visibility == "hidden" for c in a.cases())

@@ -2,9 +2,10 @@
 
 The build's byte-wise checks find a hidden input shipped as is. A hidden case is also
 given away when its inputs are a public case's arrays cast (float32), sliced, reshaped,
-transposed or scaled by a constant, or when its expected outputs are a public case's
-(so, computable from the bundle): a submission could look them up. This module finds
-those, by value rather than by bytes.
+transposed or scaled by a constant, or a whole public array shifted and scaled
+(standardised, `a x + b`), or when its expected outputs are a public case's (so,
+computable from the bundle): a submission could look them up. This module finds those,
+by value rather than by bytes.
 
 How: each array is reduced to the set of its values' magnitudes on a log scale
 (2**20 steps per octave, about 7e-7 relative: float32 rounding stays within a step),
@@ -12,7 +13,9 @@ non-integer values only (labels, counts and pixel levels are shared by design). 
 scaling by s shifts every key by the same amount, so "some hidden array is a public one
 transformed" is "its keys, shifted by a common offset, lie among a public array's". Only
 arrays with at least MIN_VALUES such values are judged, so that chance matches among
-random data are negligible.
+random data are negligible. An affine map of a whole array, `a x + b`, leaves its
+standardised values `(x - mean) / std` as they were (up to sign), so the same lookup on
+standardised values, with no scale, finds it. Not found: an offset applied to a slice.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class Source:
     case: str
     what: str
     keys: np.ndarray
+    standard: np.ndarray     # keys of the standardised values
 
 
 def keys(array) -> np.ndarray:
@@ -49,6 +53,23 @@ def keys(array) -> np.ndarray:
     values = np.abs(values[np.isfinite(values)])
     values = values[(values > 1e-300) & (values != np.round(values))]
     return np.unique(np.round(np.log2(values) * STEPS).astype(np.int64))
+
+
+def standard_keys(array) -> np.ndarray:
+    """`keys` of the array's finite values standardised: (x - mean) / std."""
+    try:
+        values = np.asarray(array, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        return np.empty(0, np.int64)
+    values = values[np.isfinite(values)]
+    spread = values.std() if values.size > 1 else 0.0
+    if not spread > 0:
+        return np.empty(0, np.int64)
+    return keys((values - values.mean()) / spread)
+
+
+def _source(case: str, what: str, array) -> Source:
+    return Source(case, what, keys(array), standard_keys(array))
 
 
 def _shift(scale: float) -> int:
@@ -92,12 +113,12 @@ def sources(case, outputs: Mapping | None) -> list[Source]:
     harness) are left out: judging them would load or train them, and the cases using
     them guard against a lookup otherwise (predictions must depend on the weights)."""
     lazy = isinstance(case.inputs, LazyMapping)
-    found = [] if lazy else [Source(case.id, f"input `{p}`", keys(a))
+    found = [] if lazy else [_source(case.id, f"input `{p}`", a)
                              for p, a in _arrays(dict(case.inputs), "")]
     for i, step in enumerate(case.steps):
-        found += [Source(case.id, f"argument of step {i + 1}", keys(a))
+        found += [_source(case.id, f"argument of step {i + 1}", a)
                   for _, a in _arrays([step.args, step.kwargs], "")]
-    found += [Source(case.id, f"expected `{p}`", keys(a))
+    found += [_source(case.id, f"expected `{p}`", a)
               for p, a in _arrays(dict(outputs or {}), "")]
     return [s for s in found if len(s.keys) >= MIN_VALUES]
 
@@ -126,6 +147,10 @@ def derivations(cases: list, outputs: Mapping[str, Mapping]) -> list[str]:
                     f"is {scale:g} times the values of"
                 problems.append(f"hidden case {case.id!r}: its {src.what} {how} public "
                                 f"case {pub.case!r}'s {pub.what} (cast, sliced or scaled)")
+            elif pub := _match_affine(src, public):
+                problems.append(f"hidden case {case.id!r}: its {src.what} is public case "
+                                f"{pub.case!r}'s {pub.what} shifted and scaled (a x + b, "
+                                "e.g. standardised)")
     return problems
 
 
@@ -139,4 +164,14 @@ def _match(src: Source, public: list[Source], every: np.ndarray):
         for pub in public:
             if len(pub.keys) >= 2 and _found(src.keys, pub.keys, -_shift(scale)) >= SHARE:
                 return scale, pub
+    return None
+
+
+def _match_affine(src: Source, public: list[Source]) -> Source | None:
+    """The public source whose standardised values `src`'s standardised values are."""
+    if len(src.standard) < MIN_VALUES:
+        return None
+    for pub in public:
+        if len(pub.standard) >= 2 and _found(src.standard, pub.standard, 0) >= SHARE:
+            return pub
     return None

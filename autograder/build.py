@@ -174,18 +174,28 @@ def _assignment_files(a: asg.Assignment, dst: Path, changes: dict, cases: bool):
     dst.mkdir(parents=True, exist_ok=True)
     text = (a.root / "assignment.toml").read_text()
     checks = a.checks_file if a.checks_file and a.checks_file.exists() else None
-    # Diagnoses (known mistakes as variants) are grader side, like the case generator.
-    diagnoses = a.root / a.raw["diagnoses"] if cases and a.raw.get("diagnoses") else None
+    # Diagnoses ship with the public cases; the known mistakes they run as variants are
+    # grader side, like the case generator.
+    diagnoses = _named_file(a, "diagnoses")
+    mistakes = _named_file(a, "mistakes") if cases else None
     changes = {"solutions": None, "starter": None, "cases": None, "notebooks": None,
                "checks": "checks.py" if checks else None,
-               "diagnoses": "diagnoses.py" if diagnoses else None, **changes}
+               "diagnoses": "diagnoses.py" if diagnoses else None,
+               "mistakes": "mistakes.py" if mistakes else None, **changes}
     (dst / "assignment.toml").write_text(rewrite_toml(text, changes))
     if checks:
         shutil.copyfile(checks, dst / "checks.py")
     if cases:
         shutil.copyfile(a.cases_file, dst / "cases.py")
-    if diagnoses:
-        shutil.copyfile(diagnoses, dst / "diagnoses.py")
+    for source, name in ((diagnoses, "diagnoses.py"), (mistakes, "mistakes.py")):
+        if source:
+            shutil.copyfile(source, dst / name)
+
+
+def _named_file(a: asg.Assignment, key: str) -> Path | None:
+    """The file assignment.toml names by `key`, where it names one that exists."""
+    path = a.root / a.raw[key] if a.raw.get(key) else None
+    return path if path is not None and path.is_file() else None
 
 
 def _notebooks(a: asg.Assignment, dst: Path) -> tuple[list[str], str | None]:
@@ -289,6 +299,11 @@ submit, test the same functions on other inputs and edge cases.
 A backward pass is graded on your own forward pass: each backward case first calls your
 forward function for the cache. A wrong forward pass therefore also costs its backward
 pass's cases; the message then names the forward function as the one to fix first.
+
+A function called over several steps (an update rule, say) is checked at every call:
+when its final values are wrong, the checker says at which call your values first leave
+the reference's and which piece of state differs first. After you submit, the grader
+also names a well-known mistake when one gives exactly your numbers.
 
 ## Questions
 
@@ -502,8 +517,11 @@ def secret_findings(a: asg.Assignment, folder: Path) -> list[Finding]:
     ids = [c.id for c in a.cases() if c.visibility == "hidden"]
     named = [f"{rel} names hidden case {cid!r}" for cid in ids for rel, text in texts.items()
              if re.search(rf"(?<![\w/.-]){re.escape(cid)}(?![\w/-]|\.\w)", text)]
-    generator = a.cases_file.read_bytes() if a.cases_file and a.cases_file.exists() else None
-    copies = [rel for rel, blob in raw.items() if generator is not None and blob == generator]
+    secret = {"the case generator": a.cases_file, "the known mistakes": _named_file(a, "mistakes")}
+    blobs = {what: path.read_bytes() for what, path in secret.items()
+             if path is not None and path.exists()}
+    copies = [f"{rel} is {what}" for rel, blob in raw.items() for what, secret_blob
+              in blobs.items() if blob == secret_blob]
     files = len(texts)
     return [
         Finding(not code, f"no solution code: {len(lines)} solution lines (>= {MIN_LINE} "
@@ -513,8 +531,8 @@ def secret_findings(a: asg.Assignment, folder: Path) -> list[Finding]:
                 f"absent bytewise from {len(raw)} files ({shared} more are public cases' "
                 "inputs too)", inputs[:SHOWN]),
         Finding(not named, f"no hidden case id: {len(ids)} ids absent", named[:SHOWN]),
-        Finding(not copies, "the case generator is not in the bundle",
-                [f"{rel} is the case generator" for rel in copies]),
+        Finding(not copies, f"{' and '.join(blobs) or 'nothing grader-only'} "
+                f"{'are' if len(blobs) > 1 else 'is'} not in the bundle", copies),
     ]
 
 

@@ -2,8 +2,10 @@
 which known mistake explains the numbers.
 
 The framework's half of diagnoses. An assignment that wants them names a module in its
-assignment.toml (``diagnoses = "diagnoses.py"``, grader side only: it may hold wrong
-implementations of the graded functions, the variants that stand for known mistakes).
+assignment.toml (``diagnoses = "diagnoses.py"``), shipped with the public cases too, so
+it must hold nothing secret; the wrong implementations of the graded functions that
+stand for known mistakes go in a grader-only file named by ``mistakes`` (shipped in the
+autograder zip only), which the diagnoses module loads with `load_file` where present.
 A case asks for one with `cases.Diagnosis`; the harness calls the named function of that
 module when the case fails (`run`). The helpers below are for those functions:
 
@@ -42,7 +44,13 @@ def load(root: Path, raw: Mapping, name: str) -> ModuleType | None:
     path = (Path(root) / relative).resolve()
     if not path.is_file():
         return None
-    module_name = f"_assignment_{name}_diagnoses"
+    return load_file(path, f"_assignment_{name}_diagnoses")
+
+
+def load_file(path: Path, module_name: str) -> ModuleType:
+    """The module of the trusted file `path` (an assignment's own, never a submission's),
+    imported once as `module_name`."""
+    path = Path(path).resolve()
     if module_name in sys.modules and getattr(sys.modules[module_name], "__file__", None) \
             == str(path):
         return sys.modules[module_name]

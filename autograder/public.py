@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder import worker as wire
-from autograder.cases import Case, Check, Step
+from autograder.cases import Case, Check, Diagnosis, Step
 from autograder.grading import Oracle
 from autograder.session import Outcome
 
@@ -29,7 +29,17 @@ def _case_json(case: Case, arrays: dict) -> dict:
             "seconds": case.seconds, "description": case.description, "partial": case.partial,
             "inputs": wire.encode(dict(case.inputs), arrays), "steps": steps,
             "checks": [{**asdict(c), "params": wire.encode(c.params, arrays)}
-                       for c in case.checks]}
+                       for c in case.checks],
+            "diagnosis": None if case.diagnosis is None else {
+                "fn": case.diagnosis.fn, "values": list(case.diagnosis.values),
+                "params": wire.encode(dict(case.diagnosis.params), arrays)}}
+
+
+def _diagnosis_from_json(raw: dict | None, arrays: dict) -> Diagnosis | None:
+    if not raw:
+        return None
+    return Diagnosis(fn=str(raw["fn"]), values=tuple(map(str, raw["values"])),
+                     params=wire.decode(raw["params"], arrays))
 
 
 class _KeepRefs(dict):
@@ -53,7 +63,8 @@ def _case_from_json(raw: dict, arrays: dict, refs: dict) -> Case:
                         for c in raw["checks"]],
                 visibility="public",
                 seconds=raw["seconds"], description=raw["description"],
-                partial=raw.get("partial", False))
+                partial=raw.get("partial", False),
+                diagnosis=_diagnosis_from_json(raw.get("diagnosis"), arrays))
 
 
 def save(cases: list[Case], oracle: Oracle, folder: Path) -> Path:

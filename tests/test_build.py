@@ -328,6 +328,7 @@ def test_real_assignment_builds_verified(real_dist):
     assert {"nntrain/activations.py", "assignment/public_cases.json", "README.md",
             "autograder/checker.py"} <= files
     assert "assignment/cases.py" not in files
+    assert "assignment/diagnoses.py" in files and "assignment/mistakes.py" not in files
     if (REAL / "notebooks").is_dir():
         assert any(f.endswith(".ipynb") and "/" not in f for f in files)
     readme = (dist / "student" / "README.md").read_text()
@@ -343,3 +344,22 @@ def test_real_bundle_checks_the_stubs_from_the_unpacked_zip(real_dist, tmp_path)
     points = asg.load(REAL).question("weight_init").points
     assert "is not implemented yet" in done.stdout
     assert f"Public cases: 0 / {points:g} points" in done.stdout
+
+
+def test_real_bundle_says_where_an_update_rule_first_goes_wrong(real_dist, tmp_path):
+    """RMSProp with epsilon inside the square root: the student's check names the call
+    and the state; naming the mistake is the grader's (mistakes.py is not shipped)."""
+    bundle = _unzip(real_dist[0] / "student.zip", tmp_path) / "training_dnn"
+    source = (ROOT / "solutions" / "nntrain" / "optim.py").read_text()
+    right = 'dw / (np.sqrt(g2) + config["epsilon"])'
+    assert source.count(right) == 2  # adagrad, rmsprop
+    head, tail = source.rsplit(right, 1)
+    (bundle / "nntrain" / "optim.py").write_text(
+        head + 'dw / np.sqrt(g2 + config["epsilon"])' + tail)
+    done = subprocess.run([sys.executable, "-m", "autograder.cli", "check", "-q",
+                           "optimizers", "--no-color"], cwd=bundle, capture_output=True,
+                          text=True, env=CLEAN_ENV)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "optim.rmsprop: failed" in done.stdout
+    assert "first leave the reference's at call 1" in done.stdout
+    assert "known mistake" not in done.stdout

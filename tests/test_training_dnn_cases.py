@@ -180,18 +180,34 @@ def test_generating_the_cases_leaves_the_digits_for_later():
 
 
 # ----------------------------------------------------------------------------- diagnoses, leaks
-def test_diagnoses_ship_with_the_grader_not_the_students(tmp_path):
-    """diagnoses.py holds the update rules with one mistake each: grader side only."""
+def test_known_mistakes_ship_with_the_grader_not_the_students(tmp_path):
+    """mistakes.py holds the update rules with one mistake each: grader side only. The
+    diagnoses (where a trajectory leaves the reference) ship to both."""
     from autograder import build, diagnosis
 
     build._assignment_files(ASSIGNMENT, tmp_path / "student", {}, cases=False)
     build._assignment_files(ASSIGNMENT, tmp_path / "grader", {"cases": "cases.py"}, cases=True)
     student = asg.load(tmp_path / "student")
     grader = asg.load(tmp_path / "grader")
-    assert not (tmp_path / "student" / "diagnoses.py").exists()
-    assert diagnosis.load(student.root, student.raw, "student") is None
-    module = diagnosis.load(grader.root, grader.raw, "grader")
-    assert module is not None and callable(module.optimizer)
+    assert not (tmp_path / "student" / "mistakes.py").exists()
+    assert "mistakes" not in student.raw and grader.raw["mistakes"] == "mistakes.py"
+    for side in (student, grader):
+        module = diagnosis.load(side.root, side.raw, side.root.name)
+        assert module is not None and callable(module.optimizer)
+    assert (student.root / "diagnoses.py").read_text() == \
+        (ASSIGNMENT.root / "diagnoses.py").read_text()
+    assert "def _adam(" not in (student.root / "diagnoses.py").read_text()
+
+
+def test_a_public_optimizer_case_keeps_its_diagnosis_in_the_students_file(tmp_path):
+    from autograder import public
+    from autograder.grading import Oracle
+
+    cases = [c for c in CASES if c.id.startswith("adam/") and c.visibility == "public"]
+    public.save(cases, Oracle(ASSIGNMENT.solutions), tmp_path)
+    loaded, store = public.load(tmp_path)
+    assert [c.diagnosis for c in loaded] == [c.diagnosis for c in cases]
+    assert all(set(c.diagnosis.values) <= set(store[c.id].values) for c in loaded)
 
 
 def test_every_stateful_case_asks_for_a_diagnosis():

@@ -135,6 +135,7 @@ def derivations(cases: list, outputs: Mapping[str, Mapping]) -> list[str]:
     if not public:
         return []
     every = np.unique(np.concatenate([s.keys for s in public]))
+    every_standard = np.unique(np.concatenate([s.standard for s in public]))
     problems = []
     for case in cases:
         if case.visibility != "hidden":
@@ -147,7 +148,7 @@ def derivations(cases: list, outputs: Mapping[str, Mapping]) -> list[str]:
                     f"is {scale:g} times the values of"
                 problems.append(f"hidden case {case.id!r}: its {src.what} {how} public "
                                 f"case {pub.case!r}'s {pub.what} (cast, sliced or scaled)")
-            elif pub := _match_affine(src, public):
+            elif pub := _match_affine(src, public, every_standard):
                 problems.append(f"hidden case {case.id!r}: its {src.what} is public case "
                                 f"{pub.case!r}'s {pub.what} shifted and scaled (a x + b, "
                                 "e.g. standardised)")
@@ -167,9 +168,13 @@ def _match(src: Source, public: list[Source], every: np.ndarray):
     return None
 
 
-def _match_affine(src: Source, public: list[Source]) -> Source | None:
-    """The public source whose standardised values `src`'s standardised values are."""
-    if len(src.standard) < MIN_VALUES:
+def _match_affine(src: Source, public: list[Source], every: np.ndarray) -> Source | None:
+    """The public source whose standardised values `src`'s standardised values are;
+    `every` holds all public standardised keys, for a first look with a sample."""
+    if len(src.standard) < MIN_VALUES or len(every) < 2:
+        return None
+    sample = src.standard[::max(1, len(src.standard) // 32)]
+    if _found(sample, every, 0) < SHARE:
         return None
     for pub in public:
         if len(pub.standard) >= 2 and _found(src.standard, pub.standard, 0) >= SHARE:

@@ -550,6 +550,19 @@ def gradebook_rows(assignment: Assignment, named: list[Task], out_dir: Path,
     return rows
 
 
+def renamed_sources(tasks: list[Task]) -> dict[str, str]:
+    """{name: path} of every submission when any was named otherwise than its file (less
+    `.zip`) or folder (made safe, or told apart from another), else {}: then the names
+    say it all."""
+    def plain(path: Path) -> str:
+        name = Path(os.path.abspath(path)).name
+        return name[:-4] if name.lower().endswith(".zip") else name
+
+    if all(t.name == plain(t.path) for t in tasks):
+        return {}
+    return {t.name: str(t.path) for t in tasks}
+
+
 def submitters(tasks: list[Task], quiet: bool) -> dict[str, dict[str, str]]:
     """The roster columns of the submissions an export's metadata names, by name."""
     from autograder.roster import export_roster
@@ -588,7 +601,7 @@ def grade_batch(assignment: Assignment, paths: list[Path], out_dir: Path,
     rows = gradebook_rows(assignment, work.named, out_dir, grade_options)
     roster = submitters(work.named, options.quiet)
     out.write_gradebook_rows(rows, [q.id for q in assignment.questions],
-                             out_dir / GRADEBOOK, roster)
+                             out_dir / GRADEBOOK, roster, renamed_sources(work.named))
     if options.summary:
         from autograder.summary import write_summary
 

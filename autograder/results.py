@@ -160,15 +160,20 @@ def gradebook_row(result: dict, question_ids: list[str]) -> dict:
 
 
 def write_gradebook_rows(results: list[dict], question_ids: list[str], path: Path,
-                         roster: dict[str, dict[str, str]] | None = None):
+                         roster: dict[str, dict[str, str]] | None = None,
+                         sources: dict[str, str] | None = None):
     """OUT/gradebook.csv, one row per submission, sorted by submission name. With a
     `roster` ({submission: {column: value}}, from `roster.export_roster`), its columns
-    follow `submission`, empty for a submission it does not name."""
-    roster = roster or {}
+    follow `submission`, empty for a submission it does not name. With `sources`
+    ({submission: the path it was graded from}), a last column `source` says which file
+    or folder each row is (given where a name had to differ from its file's)."""
+    roster, sources = roster or {}, sources or {}
     extra = list(next(iter(roster.values()), {}))
-    columns = GRADEBOOK_FIXED[:1] + extra + GRADEBOOK_FIXED[1:] + question_ids
+    columns = GRADEBOOK_FIXED[:1] + extra + GRADEBOOK_FIXED[1:] + question_ids \
+        + (["source"] if sources else [])
     blank = dict.fromkeys(extra, "")
     rows = sorted((gradebook_row(r, question_ids) | roster.get(r["submission"], blank)
+                   | ({"source": sources.get(r["submission"], "")} if sources else {})
                    for r in results), key=lambda r: r["submission"])
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")

@@ -179,3 +179,18 @@ def test_the_printed_gradebook_names_the_submitters(tiny, tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:3] == ["submission", "submitters", "status"]
     assert any(line.startswith("submission_1") and "Ada Lovelace" in line for line in lines)
+
+
+def test_renamed_submissions_get_a_source_column(tiny, tmp_path):
+    """`x/`, `x-2/` and `x.zip` are rows x, x-2 and x-3: the TA must see which is which."""
+    subs = tmp_path / "subs"
+    for name in ("x", "x-2"):
+        _package(subs / name, REFERENCE)
+    zip_folder(subs / "x", subs / "x.zip")
+    paths = discover([subs], tiny.package)
+    batch.grade_batch(tiny, paths, tmp_path / "out", batch.BatchOptions(quiet=True))
+    with open(tmp_path / "out" / "gradebook.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0])[-1] == "source"
+    assert {r["submission"]: Path(r["source"]).name for r in rows} == {
+        "x": "x", "x-2": "x-2", "x-3": "x.zip"}

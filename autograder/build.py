@@ -299,6 +299,8 @@ submit, test the same functions on other inputs and edge cases.
 A backward pass is graded on your own forward pass: each backward case first calls your
 forward function for the cache. A wrong forward pass therefore also costs its backward
 pass's cases; the message then names the forward function as the one to fix first.
+When the forward's output was right and the backward's is not, look at the backward, or
+at the cache the forward passes on to it.
 
 A function called over several steps (an update rule, say) is checked at every call:
 when its final values are wrong, the checker says at which call your values first leave

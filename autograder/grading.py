@@ -308,16 +308,23 @@ def _context_failures(case: Case, outcome: Outcome, expected: Outcome | None,
     """For a failing case: the context checks of other functions' values that fail too,
     each naming its function; and, where the graded function's values match central
     differences of that (wrong) function, that it looks right for it."""
-    messages = []
+    messages, right = [], set()
     for check in case.checks:
         if check.kind != "context" or expected is None or check.value not in outcome.values:
             continue
         message = judge_check(check, outcome.values, expected, case, checks_module)
+        other = check.params["function"]
         if message:
-            other = check.params["function"]
             label = check.label or f"`{check.value}` of `{_short(other)}`"
             messages.append(f"{label}: {message}; {_first_blame(case.function, other)}"
                             + _consistent(case, outcome, other, checks_module))
+        else:
+            right.add(other)
+    if not messages and right:
+        names = ", ".join(f"`{_short(o)}`" for o in sorted(right))
+        messages.append(f"the output of {names} was right in this case, so what to look at "
+                        f"is `{_short(case.function)}`, or what {names} passes on to it "
+                        "besides its output (the cache)")
     return messages
 
 

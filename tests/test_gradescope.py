@@ -368,6 +368,23 @@ def test_no_student_file_runs_in_otters_process_or_kernel(root, tiny_zip, tiny, 
     assert sum(graded_scores(results).values()) == 6
 
 
+def test_a_notebook_at_the_top_is_otter_runs_known_limit_not_gradescopes(
+        root, tiny_zip, tiny, tmp_path):
+    """The README's "Known limits of `otter run`": Otter's runner counts the notebooks at
+    the submission's top (python_runner.py:40-43) before any plugin runs, and the
+    placeholder it copied from files/ makes one student notebook two. On Gradescope,
+    `run_autograder` moves the student's files aside first: full marks."""
+    sub = tmp_path / "sub"
+    _reference(sub, tiny)
+    (sub / "01_first.ipynb").write_text(_notebook("print('hello')"))
+    done = subprocess.run([str(OTTER), "run", "-a", str(tiny_zip), "-o", str(tmp_path),
+                           "--no-logo", str(zip_folder(sub, tmp_path / "s.zip"))],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0
+    assert "More than one .ipynb file found in submission" in done.stdout + done.stderr
+    assert sum(graded_scores(run_autograder(root, sub)).values()) == 6
+
+
 # ----------------------------------------------------------------------------- configuration
 CONFIGS = [
     # (id, otter_config.json keys, what results.json must say)

@@ -363,3 +363,27 @@ def test_real_bundle_says_where_an_update_rule_first_goes_wrong(real_dist, tmp_p
     assert "optim.rmsprop: failed" in done.stdout
     assert "first leave the reference's at call 1" in done.stdout
     assert "known mistake" not in done.stdout
+
+
+def test_real_bundle_names_a_known_dropout_mistake(real_dist, tmp_path):
+    """Dropout's known masks ship with the public cases (the stub states the recipe)."""
+    bundle = _unzip(real_dist[0] / "student.zip", tmp_path) / "training_dnn"
+    source = (ROOT / "solutions" / "nntrain" / "regularization.py").read_text()
+    (bundle / "nntrain" / "regularization.py").write_text(source + DROP_PROBABILITY)
+    done = subprocess.run([sys.executable, "-m", "autograder.cli", "check", "-q",
+                           "dropout_regularization", "--no-color"], cwd=bundle,
+                          capture_output=True, text=True, env=CLEAN_ENV)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "known mistake, p taken as the probability of DROPPING a unit" in done.stdout
+
+
+DROP_PROBABILITY = """
+
+def dropout_forward(x, dropout_param):
+    p, mode = dropout_param["p"], dropout_param["mode"]
+    if mode == "test":
+        return x.copy(), (dropout_param, None)
+    rng = np.random.default_rng(dropout_param.get("seed"))
+    mask = ((rng.random(x.shape) >= p) / (1 - p)).astype(x.dtype)
+    return x * mask, (dropout_param, mask)
+"""

@@ -7,9 +7,9 @@ submission returned (per call: the weights and a copy of the config), the refere
 and the case's inputs. The answer says where the submission's values first leave the
 reference's (the call, and the piece of state: velocity, m, v, t, grad_squared) and,
 where a variant of `mistakes.py` gives exactly the submission's numbers at every call,
-which mistake that is. The variants are grader side only (they are the update rules with
-one mistake each): a student's `autograder check` says where, the grader also says which
-mistake. Nothing here reads the submission's source.
+which mistake that is. The optimizer variants are grader side only (they are the update
+rules with one mistake each): for them a student's `autograder check` says where, the
+grader also says which mistake. Nothing here reads the submission's source.
 """
 
 from __future__ import annotations
@@ -93,14 +93,49 @@ def _sentence(text: str) -> str:
 
 
 # ----------------------------------------------------------------------------- dropout
+# The masks of known dropout mistakes are no secret (the starter's docstring and stub give
+# the recipe), so they ship with the public cases: a student's check names them too.
+def _dropout_masks(x: np.ndarray, p: float, seed) -> dict[str, tuple]:
+    """name -> (mask a known mistake draws, what it is)."""
+    u = np.random.default_rng(seed).random(x.shape)
+    legacy = np.random.RandomState(0).random_sample(x.shape)  # the worker seeds np.random: 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {
+            "drop-ge": ((u >= p) / (1 - p), "p taken as the probability of DROPPING a unit "
+                        "(mask = (u >= p) / (1 - p))"),
+            "drop-lt": ((u < 1 - p) / (1 - p), "p taken as the probability of DROPPING a "
+                        "unit (mask = (u < 1 - p) / (1 - p))"),
+            "drop-gt-scaled-p": ((u > p) / p, "units kept where u > p (p is then the "
+                                 "probability of dropping)"),
+            "unscaled": ((u < p) * 1.0, "kept units not scaled by 1 / p"),
+            "times-p": ((u < p) * p, "kept units multiplied by p instead of divided"),
+            "global-rng": ((legacy < p) / p, "the mask drawn with np.random, ignoring "
+                           "dropout_param['seed']"),
+        }
+
+
+DROPOUT_FIX = ("p is the probability of KEEPING a unit: mask = (u < p) / p with "
+               "u = np.random.default_rng(seed).random(x.shape)")
+
+
+def _dropout_mistake(value: np.ndarray, x_in: np.ndarray, p: float, seed) -> str | None:
+    """The known mistake whose mask gives exactly `value` from `x_in`, in words with the
+    fix, or None."""
+    for mask, what in _dropout_masks(x_in, p, seed).values():
+        candidate = x_in.astype(np.float64) * mask
+        if candidate.shape == value.shape and agree(value, candidate, 1e-4, 1e-8):
+            return f"{what}. The fix: {DROPOUT_FIX}"
+    return None
+
+
 def dropout(got, expected, inputs, reveal, p, seed, x="x", out="out", forward_first=False):
     """A seeded train-mode dropout whose output is not the reference's: which known
     mistake gives exactly the submission's `out` (with `forward_first`, a backward case's
     forward pass)."""
-    value, known = got.get(out), _mistakes()
-    if not isinstance(value, np.ndarray) or known is None:
+    value = got.get(out)
+    if not isinstance(value, np.ndarray):
         return None
-    found = known.dropout_mistake(value, np.asarray(inputs[x]), p, seed)
+    found = _dropout_mistake(value, np.asarray(inputs[x]), p, seed)
     if found is None:
         return None
     head = "The output of your `dropout_forward` (this case runs it first)" \

@@ -1,8 +1,8 @@
 """Known mistakes of "Training Deep Neural Networks", written out as variants.
 
 Grader side only (named by `mistakes` in assignment.toml, shipped in the autograder zip,
-never in the student bundle): each variant is an update rule, or a dropout mask, with one
-well-known mistake, so this file is close to the solutions. `diagnoses.py` runs them on a
+never in the student bundle): each variant is an update rule with one well-known
+mistake, so this file is close to the solutions. `diagnoses.py` runs them on a
 failing case's inputs, in the harness, and names the one whose numbers the submission's
 match at every call. Nothing here reads the submission's source.
 """
@@ -13,8 +13,6 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
-
-from autograder.diagnosis import agree
 
 # ----------------------------------------------------------------------------- optimizers
 DEFAULTS = {
@@ -255,37 +253,3 @@ def describe(mistakes: list[Mistake]) -> str:
     names = " and ".join(m.name for m in mistakes)
     fixes = "; ".join(m.fix for m in mistakes)
     return f"your numbers are exactly those of a known mistake, {names}. The fix: {fixes}"
-
-
-# ----------------------------------------------------------------------------- dropout
-def _dropout_masks(x: np.ndarray, p: float, seed) -> dict[str, tuple]:
-    """name -> (mask a known mistake draws, what it is)."""
-    u = np.random.default_rng(seed).random(x.shape)
-    legacy = np.random.RandomState(0).random_sample(x.shape)  # the worker seeds np.random: 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return {
-            "drop-ge": ((u >= p) / (1 - p), "p taken as the probability of DROPPING a unit "
-                        "(mask = (u >= p) / (1 - p))"),
-            "drop-lt": ((u < 1 - p) / (1 - p), "p taken as the probability of DROPPING a "
-                        "unit (mask = (u < 1 - p) / (1 - p))"),
-            "drop-gt-scaled-p": ((u > p) / p, "units kept where u > p (p is then the "
-                                 "probability of dropping)"),
-            "unscaled": ((u < p) * 1.0, "kept units not scaled by 1 / p"),
-            "times-p": ((u < p) * p, "kept units multiplied by p instead of divided"),
-            "global-rng": ((legacy < p) / p, "the mask drawn with np.random, ignoring "
-                           "dropout_param['seed']"),
-        }
-
-
-DROPOUT_FIX = ("p is the probability of KEEPING a unit: mask = (u < p) / p with "
-               "u = np.random.default_rng(seed).random(x.shape)")
-
-
-def dropout_mistake(value: np.ndarray, x_in: np.ndarray, p: float, seed) -> str | None:
-    """The known mistake whose mask gives exactly `value` from `x_in`, in words with the
-    fix, or None."""
-    for mask, what in _dropout_masks(x_in, p, seed).values():
-        candidate = x_in.astype(np.float64) * mask
-        if candidate.shape == value.shape and agree(value, candidate, 1e-4, 1e-8):
-            return f"{what}. The fix: {DROPOUT_FIX}"
-    return None

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mutants import MUTANTS
 
 from autograder import assignment as asg
 from autograder import build, otter_plugin, stubgen
@@ -351,11 +352,9 @@ def test_real_bundle_says_where_an_update_rule_first_goes_wrong(real_dist, tmp_p
     and the state; naming the mistake is the grader's (mistakes.py is not shipped)."""
     bundle = _unzip(real_dist[0] / "student.zip", tmp_path) / "training_dnn"
     source = (ROOT / "solutions" / "nntrain" / "optim.py").read_text()
-    right = 'dw / (np.sqrt(g2) + config["epsilon"])'
-    assert source.count(right) == 2  # adagrad, rmsprop
-    head, tail = source.rsplit(right, 1)
-    (bundle / "nntrain" / "optim.py").write_text(
-        head + 'dw / np.sqrt(g2 + config["epsilon"])' + tail)
+    mutant = next(m for m in MUTANTS if m.function == "optim.rmsprop"
+                  and m.description.startswith("epsilon inside the square root"))
+    (bundle / "nntrain" / "optim.py").write_text(source + "\n\n" + mutant.source)
     done = subprocess.run([sys.executable, "-m", "autograder.cli", "check", "-q",
                            "optimizers", "--no-color"], cwd=bundle, capture_output=True,
                           text=True, env=CLEAN_ENV)
@@ -369,21 +368,11 @@ def test_real_bundle_names_a_known_dropout_mistake(real_dist, tmp_path):
     """Dropout's known masks ship with the public cases (the stub states the recipe)."""
     bundle = _unzip(real_dist[0] / "student.zip", tmp_path) / "training_dnn"
     source = (ROOT / "solutions" / "nntrain" / "regularization.py").read_text()
-    (bundle / "nntrain" / "regularization.py").write_text(source + DROP_PROBABILITY)
+    mutant = next(m for m in MUTANTS if m.description == "p taken as the drop probability")
+    (bundle / "nntrain" / "regularization.py").write_text(source + "\n\n" + mutant.source)
     done = subprocess.run([sys.executable, "-m", "autograder.cli", "check", "-q",
                            "dropout_regularization", "--no-color"], cwd=bundle,
                           capture_output=True, text=True, env=CLEAN_ENV)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "known mistake, p taken as the probability of DROPPING a unit" in done.stdout
 
-
-DROP_PROBABILITY = """
-
-def dropout_forward(x, dropout_param):
-    p, mode = dropout_param["p"], dropout_param["mode"]
-    if mode == "test":
-        return x.copy(), (dropout_param, None)
-    rng = np.random.default_rng(dropout_param.get("seed"))
-    mask = ((rng.random(x.shape) >= p) / (1 - p)).astype(x.dtype)
-    return x * mask, (dropout_param, mask)
-"""
